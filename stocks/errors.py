@@ -1,0 +1,108 @@
+"""
+One JSON error body for every layer:
+
+    {"error": {"status": 404, "code": "not_found", "message": "…", "details": {}, "request_id": "…"}}
+
+``api_exception_handler`` covers DRF views; ``handler400/403/404/500`` cover Django
+itself (URL resolution, suspicious requests, unhandled exceptions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .request_context import request_id
+
+
+class TickerNotFound(exceptions.NotFound):
+    default_code = "ticker_not_found"
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__(f"No stock with ticker {ticker!r}.")
+
+
+class InvalidParameter(exceptions.ValidationError):
+    """A query parameter failed validation outside a filterset or serializer."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__({name: [message]})
+
+
+def error_body(
+    status: int, code: str, message: str, details: Any = None, request=None
+) -> dict[str, Any]:
+    rid = getattr(request, "request_id", None) or request_id.get()
+    return {
+        "error": {
+            "status": status,
+            "code": code,
+            "message": message,
+            "details": details if details is not None else {},
+            "request_id": rid,
+        }
+    }
+
+
+def _message_and_details(exc: exceptions.APIException) -> tuple[str, Any]:
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return "Invalid request parameters.", detail
+    return str(exc.detail), {}
+
+
+def _code(exc: exceptions.APIException) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler (which maps Http404/PermissionDenied and sets headers), re-bodied."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # unhandled: Django's handler500 answers, and the error is logged/mailed
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    message, details = _message_and_details(exc)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": int(exc.wait) + 1}
+    response.data = error_body(
+        response.status_code, _code(exc), message, details, context.get("request")
+    )
+    return response
+
+
+def _json_error(request, status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(status, code, message, request=request), status=status)
+
+
+def handler400(request, exception=None):
+    return _json_error(request, 400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    return _json_error(request, 403, "permission_denied", "You may not do that.")
+
+
+def handler404(request, exception=None):
+    return _json_error(request, 404, "not_found", f"Nothing at {request.path}.")
+
+
+def handler500(request):
+    return _json_error(
+        request, 500, "server_error", "Internal error; it has been logged with this request id."
+    )
+
+
+def api_not_found(request, *args, **kwargs):
+    """Catch-all under /api/: a JSON 404 even when DEBUG would render Django's HTML page."""
+    return handler404(request)

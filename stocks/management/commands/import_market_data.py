@@ -1,0 +1,56 @@
+"""Import quotes or daily bars from a CSV file through the ingest service."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from stocks.providers.csv_file import LineError, parse_bars, parse_quotes
+from stocks.services.ingest import IngestRejected, ingest_bars, ingest_quotes
+
+MAX_REPORTED_ERRORS = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Import market data from CSV. Bars: ticker,date,open,high,low,close,volume. "
+        "Quotes: ticker,price,quote_time[,previous_close,open,day_high,day_low,volume,"
+        "market_cap,pe_ratio,eps,dividend_yield,beta]. The file is checked whole first: "
+        "any bad row is reported with its line number and nothing is written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="CSV file to import ('-' for standard input)")
+        parser.add_argument("--kind", choices=("bars", "quotes"), default="bars")
+
+    def handle(self, *args, path: str, kind: str, **options):
+        parse, ingest = (parse_bars, ingest_bars) if kind == "bars" else (parse_quotes, ingest_quotes)
+        try:
+            if path == "-":
+                parsed = parse(sys.stdin)
+            else:
+                with open(path, newline="", encoding="utf-8-sig") as handle:
+                    parsed = parse(handle)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path} is not UTF-8 text: {exc}") from exc
+
+        errors = parsed.errors
+        if not errors:
+            try:
+                result = ingest(**{kind: parsed.rows})
+            except IngestRejected as exc:
+                errors = [LineError(parsed.lines[e.index], e.message) for e in exc.errors]
+        if errors:
+            for error in errors[:MAX_REPORTED_ERRORS]:
+                self.stderr.write(str(error))
+            if len(errors) > MAX_REPORTED_ERRORS:
+                self.stderr.write(f"... and {len(errors) - MAX_REPORTED_ERRORS} more")
+            raise CommandError(f"{len(errors)} bad row(s) in {path}; nothing was imported.")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {result.rows} {kind} row(s) for {result.stocks} stock(s) from {path}."
+            )
+        )

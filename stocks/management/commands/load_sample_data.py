@@ -1,0 +1,46 @@
+"""Load the S&P 500 with a year of simulated daily bars (and synthetic stocks for benchmarks)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from stocks.services.sample_data import load_sample_data, load_synthetic
+
+MAX_SYNTHETIC = 1_000_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the S&P 500 company list with a year of simulated, deterministic daily bars "
+        "and the latest close as a quote. Running it again the same day changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--synthetic",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also add N generated stocks (quote and indicators, no bars) for benchmarks.",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Rewrite the sample even if it is up to date."
+        )
+
+    def handle(self, *args, synthetic: int, force: bool, **options):
+        if not 0 <= synthetic <= MAX_SYNTHETIC:
+            raise CommandError(f"--synthetic must be between 0 and {MAX_SYNTHETIC}.")
+        started = time.perf_counter()
+        result = load_sample_data(force=force)
+        if result.up_to_date:
+            self.stdout.write(f"Sample data up to date: {result.stocks} stocks.")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(f"Loaded {result.stocks} stocks and {result.bars} daily bars.")
+            )
+        if synthetic:
+            count = load_synthetic(count=synthetic)
+            self.stdout.write(self.style.SUCCESS(f"Loaded {count} synthetic stocks."))
+        self.stdout.write(f"Done in {time.perf_counter() - started:.1f}s.")

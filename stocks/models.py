@@ -1,0 +1,127 @@
+"""Stocks, their daily bars, and the word index behind name search."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .querysets import PriceBarQuerySet, SearchTermQuerySet, StockQuerySet
+
+PRICE = {"max_digits": 18, "decimal_places": 4, "null": True, "blank": True}
+
+
+class Stock(models.Model):
+    """One listed security: reference data, the latest quote, and indicators computed at ingest."""
+
+    ticker = models.CharField(max_length=16, unique=True, help_text="Canonical form: BRK.B")
+    name = models.CharField(max_length=200)
+    exchange = models.CharField(max_length=16, blank=True)
+    sector = models.CharField(max_length=64, blank=True)
+    industry = models.CharField(max_length=128, blank=True)
+    country = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+
+    # Fundamentals
+    market_cap = models.BigIntegerField(null=True, blank=True, help_text="In currency units")
+    pe_ratio = models.FloatField(null=True, blank=True)
+    eps = models.DecimalField(**PRICE)
+    dividend_yield = models.FloatField(null=True, blank=True, help_text="Percent")
+    beta = models.FloatField(null=True, blank=True)
+
+    # Latest quote
+    price = models.DecimalField(**PRICE)
+    previous_close = models.DecimalField(**PRICE)
+    open = models.DecimalField(**PRICE)
+    day_high = models.DecimalField(**PRICE)
+    day_low = models.DecimalField(**PRICE)
+    change = models.DecimalField(**PRICE)
+    change_percent = models.FloatField(null=True, blank=True)
+    volume = models.BigIntegerField(null=True, blank=True)
+    quote_time = models.DateTimeField(null=True, blank=True)
+
+    # Computed at ingest from daily bars (stocks.indicators)
+    avg_volume_30d = models.BigIntegerField(null=True, blank=True)
+    week52_high = models.DecimalField(**PRICE)
+    week52_low = models.DecimalField(**PRICE)
+    sma_20 = models.DecimalField(**PRICE)
+    sma_50 = models.DecimalField(**PRICE)
+    sma_200 = models.DecimalField(**PRICE)
+    rsi_14 = models.FloatField(null=True, blank=True, help_text="Wilder RSI, 0-100")
+    volatility_30d = models.FloatField(
+        null=True, blank=True, help_text="Annualised, as a fraction (0.25 = 25%)"
+    )
+
+    is_active = models.BooleanField(default=True)
+
+    objects = StockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ticker"]
+        indexes = [
+            # One index per screen filter and ordering of /api/stocks/.
+            models.Index(fields=["name"], name="stock_name_idx"),
+            models.Index(fields=["sector", "change_percent"], name="stock_sector_chg_idx"),
+            models.Index(fields=["sector", "price"], name="stock_sector_price_idx"),
+            models.Index(fields=["industry"], name="stock_industry_idx"),
+            models.Index(fields=["exchange"], name="stock_exchange_idx"),
+            models.Index(fields=["country"], name="stock_country_idx"),
+            models.Index(fields=["price"], name="stock_price_idx"),
+            models.Index(fields=["change"], name="stock_change_idx"),
+            models.Index(fields=["change_percent"], name="stock_change_pct_idx"),
+            models.Index(fields=["volume"], name="stock_volume_idx"),
+            models.Index(fields=["avg_volume_30d"], name="stock_avg_volume_idx"),
+            models.Index(fields=["market_cap"], name="stock_market_cap_idx"),
+            models.Index(fields=["pe_ratio"], name="stock_pe_idx"),
+            models.Index(fields=["dividend_yield"], name="stock_div_yield_idx"),
+            models.Index(fields=["beta"], name="stock_beta_idx"),
+            models.Index(fields=["rsi_14"], name="stock_rsi_idx"),
+            models.Index(fields=["volatility_30d"], name="stock_volatility_idx"),
+            models.Index(fields=["quote_time"], name="stock_quote_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} ({self.name})"
+
+
+class PriceBar(models.Model):
+    """One daily OHLCV bar."""
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="bars")
+    date = models.DateField()
+    open = models.DecimalField(max_digits=18, decimal_places=4)
+    high = models.DecimalField(max_digits=18, decimal_places=4)
+    low = models.DecimalField(max_digits=18, decimal_places=4)
+    close = models.DecimalField(max_digits=18, decimal_places=4)
+    volume = models.BigIntegerField()
+
+    objects = PriceBarQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stock", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "date"], name="pricebar_stock_date_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.date} {self.close}"
+
+
+class SearchTerm(models.Model):
+    """
+    One word of a stock's name, lower-cased, for word-prefix search.
+
+    InnoDB FULLTEXT skips words under 3 characters and SQLite has no portable word index,
+    so name search runs as an indexed range scan over this table on every backend.
+    """
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="search_terms")
+    term = models.CharField(max_length=64)
+
+    objects = SearchTermQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "stock"], name="searchterm_term_stock_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.term

@@ -1,0 +1,326 @@
+"""
+Ingest: the only way market data gets into the database.
+
+Each function validates everything first, then writes in one transaction with bulk
+upserts, so a bad row means nothing is written and running the same input twice leaves
+the same rows. After a commit the data version is bumped, so cached answers built on the
+old data stop being served.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from .. import data_version, indicators
+from ..models import PriceBar, SearchTerm, Stock
+from ..providers.base import Bar, Listing, Quote
+from ..search import name_terms
+from ..tickers import InvalidTicker, normalize_ticker
+
+# Bars needed for the longest indicator (52 weeks) plus slack for holidays.
+INDICATOR_LOOKBACK_DAYS = 380
+TICK = Decimal("0.0001")
+BATCH_SIZE = 2000
+
+LISTING_FIELDS = ["name", "exchange", "sector", "industry", "country", "currency"]
+QUOTE_FIELDS = [
+    "price", "previous_close", "open", "day_high", "day_low", "change", "change_percent",
+    "volume", "quote_time", "market_cap", "pe_ratio", "eps", "dividend_yield", "beta",
+]  # fmt: skip
+INDICATOR_FIELDS = [
+    "avg_volume_30d", "week52_high", "week52_low", "sma_20", "sma_50", "sma_200",
+    "rsi_14", "volatility_30d",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A rejected input row: its position in the input (0-based) and why."""
+
+    index: int
+    message: str
+
+
+class IngestRejected(Exception):
+    """The input had invalid rows; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid row(s); nothing was written")
+
+
+@dataclass
+class IngestResult:
+    rows: int = 0
+    stocks: int = 0
+    created: int = 0
+    tickers: list[str] = field(default_factory=list)
+
+
+def quantize(value: Decimal | float | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(TICK)
+
+
+def _canonical(index: int, raw: str, errors: list[RowError]) -> str | None:
+    try:
+        return normalize_ticker(raw)
+    except InvalidTicker as exc:
+        errors.append(RowError(index, str(exc)))
+        return None
+
+
+def _stock_ids(tickers: Iterable[str]) -> dict[str, int]:
+    return dict(Stock.objects.filter(ticker__in=set(tickers)).values_list("ticker", "id"))
+
+
+def _raise_if(errors: list[RowError]) -> None:
+    if errors:
+        raise IngestRejected(sorted(errors, key=lambda e: e.index))
+
+
+def _after_commit() -> None:
+    transaction.on_commit(data_version.bump)
+
+
+# --- listings ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
+    """Create or update securities' reference data and their name-search words."""
+    errors: list[RowError] = []
+    rows: dict[str, Listing] = {}
+    for index, listing in enumerate(listings):
+        ticker = _canonical(index, listing.ticker, errors)
+        if ticker is None:
+            continue
+        if not listing.name.strip():
+            errors.append(RowError(index, f"{ticker}: name is empty"))
+            continue
+        rows[ticker] = listing
+    _raise_if(errors)
+
+    existing = _stock_ids(rows)
+    Stock.objects.bulk_create(
+        [
+            Stock(ticker=t, **{f: getattr(listing, f).strip() for f in LISTING_FIELDS})
+            for t, listing in rows.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["ticker"],
+        update_fields=LISTING_FIELDS,
+        batch_size=BATCH_SIZE,
+    )
+    ids = _stock_ids(rows)
+    _replace_search_terms({ids[t]: listing.name for t, listing in rows.items()})
+    _after_commit()
+    return IngestResult(
+        rows=len(listings), stocks=len(rows), created=len(rows) - len(existing), tickers=list(rows)
+    )
+
+
+def _replace_search_terms(names: dict[int, str]) -> None:
+    wanted = {(term, stock_id) for stock_id, name in names.items() for term in name_terms(name)}
+    current = set(
+        SearchTerm.objects.filter(stock_id__in=names).values_list("term", "stock_id")
+    )
+    stale = current - wanted
+    if stale:
+        for stock_id in {s for _, s in stale}:
+            SearchTerm.objects.filter(
+                stock_id=stock_id, term__in=[t for t, s in stale if s == stock_id]
+            ).delete()
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(term=t, stock_id=s) for t, s in sorted(wanted - current)],
+        batch_size=BATCH_SIZE,
+    )
+
+
+# --- quotes -----------------------------------------------------------------------------
+
+
+def _validate_quote(index: int, quote: Quote, errors: list[RowError]) -> None:
+    if quote.price is None or quote.price <= 0:
+        errors.append(RowError(index, f"{quote.ticker}: price must be positive"))
+    if quote.previous_close is not None and quote.previous_close <= 0:
+        errors.append(RowError(index, f"{quote.ticker}: previous_close must be positive"))
+    if quote.day_high is not None and quote.day_low is not None and quote.day_high < quote.day_low:
+        errors.append(RowError(index, f"{quote.ticker}: day_high is below day_low"))
+    if quote.volume is not None and quote.volume < 0:
+        errors.append(RowError(index, f"{quote.ticker}: volume is negative"))
+    if quote.quote_time is None or quote.quote_time.tzinfo is None:
+        errors.append(RowError(index, f"{quote.ticker}: quote_time must be time-zone aware"))
+
+
+@transaction.atomic
+def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
+    """Store the latest quote of existing stocks; change and change % are derived here."""
+    errors: list[RowError] = []
+    latest: dict[str, tuple[int, Quote]] = {}
+    for index, quote in enumerate(quotes):
+        ticker = _canonical(index, quote.ticker, errors)
+        if ticker is None:
+            continue
+        _validate_quote(index, quote, errors)
+        # Two quotes of one ticker in a batch: the newer wins.
+        if ticker not in latest or latest[ticker][1].quote_time <= quote.quote_time:
+            latest[ticker] = (index, quote)
+    stocks = {
+        s.ticker: s
+        for s in Stock.objects.filter(ticker__in=latest).only("id", "ticker", "quote_time")
+    }
+    for ticker, (index, _quote) in latest.items():
+        if ticker not in stocks:
+            errors.append(RowError(index, f"{ticker}: unknown ticker"))
+    _raise_if(errors)
+
+    updated = []
+    for ticker, (_index, quote) in latest.items():
+        stock = stocks[ticker]
+        if stock.quote_time and quote.quote_time < stock.quote_time:
+            continue  # arrived out of order: never replace a newer quote with an older one
+        stock.price = quantize(quote.price)
+        stock.previous_close = quantize(quote.previous_close)
+        stock.open = quantize(quote.open)
+        stock.day_high = quantize(quote.day_high)
+        stock.day_low = quantize(quote.day_low)
+        stock.volume = quote.volume
+        stock.quote_time = quote.quote_time
+        stock.market_cap = quote.market_cap
+        stock.pe_ratio = quote.pe_ratio
+        stock.eps = quantize(quote.eps)
+        stock.dividend_yield = quote.dividend_yield
+        stock.beta = quote.beta
+        if stock.previous_close:
+            stock.change = stock.price - stock.previous_close
+            stock.change_percent = round(float(stock.change / stock.previous_close * 100), 4)
+        else:
+            stock.change = stock.change_percent = None
+        updated.append(stock)
+    Stock.objects.bulk_update(updated, QUOTE_FIELDS, batch_size=BATCH_SIZE)
+    _after_commit()
+    return IngestResult(rows=len(quotes), stocks=len(updated), tickers=list(latest))
+
+
+# --- daily bars -------------------------------------------------------------------------
+
+
+def _validate_bar(index: int, bar: Bar, errors: list[RowError]) -> None:
+    prices = (bar.open, bar.high, bar.low, bar.close)
+    if any(p is None or p <= 0 for p in prices):
+        errors.append(RowError(index, f"{bar.ticker} {bar.date}: prices must be positive"))
+    elif bar.high < max(bar.open, bar.close, bar.low) or bar.low > min(bar.open, bar.close):
+        errors.append(RowError(index, f"{bar.ticker} {bar.date}: high/low do not bound open/close"))
+    if bar.volume is None or bar.volume < 0:
+        errors.append(RowError(index, f"{bar.ticker} {bar.date}: volume must be >= 0"))
+
+
+@transaction.atomic
+def ingest_bars(*, bars: Sequence[Bar]) -> IngestResult:
+    """Upsert daily bars of existing stocks, then recompute those stocks' indicators."""
+    errors: list[RowError] = []
+    rows: dict[tuple[str, object], tuple[int, Bar]] = {}
+    for index, bar in enumerate(bars):
+        ticker = _canonical(index, bar.ticker, errors)
+        if ticker is None:
+            continue
+        _validate_bar(index, bar, errors)
+        rows[(ticker, bar.date)] = (index, bar)
+    ids = _stock_ids(t for t, _ in rows)
+    for (ticker, _day), (index, _bar) in rows.items():
+        if ticker not in ids:
+            errors.append(RowError(index, f"{ticker}: unknown ticker"))
+    _raise_if(errors)
+
+    PriceBar.objects.bulk_create(
+        [
+            PriceBar(
+                stock_id=ids[ticker],
+                date=bar.date,
+                open=quantize(bar.open),
+                high=quantize(bar.high),
+                low=quantize(bar.low),
+                close=quantize(bar.close),
+                volume=bar.volume,
+            )
+            for (ticker, _day), (_index, bar) in rows.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["stock", "date"],
+        update_fields=["open", "high", "low", "close", "volume"],
+        batch_size=BATCH_SIZE,
+    )
+    stock_ids = sorted({ids[t] for t, _ in rows})
+    refresh_indicators(stock_ids=stock_ids)
+    _after_commit()
+    return IngestResult(rows=len(bars), stocks=len(stock_ids), tickers=sorted({t for t, _ in rows}))
+
+
+def compute_indicators(closes, highs, lows, volumes) -> dict[str, object]:
+    """Indicator columns from one stock's daily series (oldest first)."""
+    week52 = indicators.week52_range(highs, lows)
+    avg_volume = indicators.average(volumes, 30)
+    return {
+        "avg_volume_30d": round(avg_volume) if avg_volume is not None else None,
+        "week52_high": quantize(week52[0]) if week52 else None,
+        "week52_low": quantize(week52[1]) if week52 else None,
+        "sma_20": quantize(indicators.sma(closes, 20)),
+        "sma_50": quantize(indicators.sma(closes, 50)),
+        "sma_200": quantize(indicators.sma(closes, 200)),
+        "rsi_14": _round(indicators.rsi(closes, 14)),
+        "volatility_30d": _round(indicators.volatility(closes, 30)),
+    }
+
+
+@transaction.atomic
+def store_snapshots(*, stocks: Sequence[Stock]) -> int:
+    """
+    Write complete quote + indicator rows of existing stocks in one bulk upsert (for
+    generated data, which has no bars to derive indicators from at ingest).
+    """
+    Stock.objects.bulk_create(
+        stocks,
+        update_conflicts=True,
+        unique_fields=["ticker"],
+        update_fields=QUOTE_FIELDS + INDICATOR_FIELDS,
+        batch_size=BATCH_SIZE,
+    )
+    _after_commit()
+    return len(stocks)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+@transaction.atomic
+def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
+    """Recompute and store the indicators of these stocks from their stored daily bars."""
+    updated = []
+    for chunk_start in range(0, len(stock_ids), 500):
+        chunk = stock_ids[chunk_start : chunk_start + 500]
+        latest = PriceBar.objects.filter(stock_id__in=chunk).order_by("-date").first()
+        if latest is None:
+            continue
+        since = latest.date - timedelta(days=INDICATOR_LOOKBACK_DAYS)
+        series: dict[int, list[tuple]] = defaultdict(list)
+        for row in (
+            PriceBar.objects.filter(stock_id__in=chunk, date__gte=since)
+            .order_by("stock_id", "date")
+            .values_list("stock_id", "high", "low", "close", "volume")
+        ):
+            series[row[0]].append(row[1:])
+        for stock_id, bars in series.items():
+            highs, lows, closes, volumes = (list(map(float, col)) for col in zip(*bars))
+            stock = Stock(id=stock_id, **compute_indicators(closes, highs, lows, volumes))
+            updated.append(stock)
+    Stock.objects.bulk_update(updated, INDICATOR_FIELDS, batch_size=BATCH_SIZE)
+    return len(updated)

@@ -1,0 +1,31 @@
+"""Ticker symbols: one canonical form everywhere (upper case, share class after a dot)."""
+
+from __future__ import annotations
+
+import re
+
+# BRK.B, BRK-B and BRK/B all name Berkshire's class B shares; we store BRK.B.
+_CLASS_SEPARATORS = str.maketrans({"-": ".", "/": "."})
+TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,15}$")
+# What a URL path segment may hold before normalisation (see stocks/api/urls.py).
+TICKER_PATH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.\-]{0,15}"
+
+
+class InvalidTicker(ValueError):
+    """The text cannot be a ticker symbol."""
+
+
+def normalize_ticker(raw: str) -> str:
+    """Return the canonical ticker for ``raw`` or raise ``InvalidTicker``."""
+    ticker = raw.strip().upper().translate(_CLASS_SEPARATORS)
+    if not TICKER_RE.match(ticker):
+        raise InvalidTicker(f"{raw!r} is not a valid ticker symbol")
+    return ticker
+
+
+def is_ticker(raw: str) -> bool:
+    try:
+        normalize_ticker(raw)
+    except InvalidTicker:
+        return False
+    return True
