@@ -333,6 +333,8 @@ EXCHANGES = {
 }
 OTC_PREFIXES = {"OTC", "OTCMKTS", "OTCQX", "OTCQB", "PINK"}
 DEFAULT_EXCHANGE = "NYSE"
+# Companies the package gives no exchange for at all, checked by hand.
+EXCHANGE_OVERRIDES = {"PODD": "NASDAQ", "UAL": "NASDAQ"}
 TRADED_AS = re.compile(
     r"(NYSE American|NYSE|Nasdaq|NASDAQ|Cboe BZX|CBOE|BATS)\s*:\s*([A-Z][A-Z.\-/]*)"
 )
@@ -374,14 +376,17 @@ def usd_listings(stock):
 
 def exchange_for(stock, ticker):
     """Exchange of ``ticker``, normalised to NYSE/NASDAQ/AMEX/BATS."""
+    if ticker in EXCHANGE_OVERRIDES:
+        return EXCHANGE_OVERRIDES[ticker]
     listings = [(p, t) for p, t in usd_listings(stock) if p and p not in OTC_PREFIXES]
-    # Prefer the Google code of this very ticker, then any other US listing of
-    # the company (often a former ticker), then the Wikipedia "traded as" text.
-    candidates = [p for p, t in listings if t == ticker] + [p for p, _ in listings]
+    # Prefer the Wikipedia "traded as" text (the most current: it has BKR, DPZ, KMB, LIN
+    # and WMT on NASDAQ), then the Google code of this very ticker, then any other US
+    # listing of the company (often a former ticker).
     traded_as = (stock.get("metadata") or {}).get("traded_as") or ""
-    for name, symbol in TRADED_AS.findall(traded_as):
-        if canonical_ticker(symbol) == ticker:
-            candidates.append(name)
+    candidates = [
+        name for name, symbol in TRADED_AS.findall(traded_as) if canonical_ticker(symbol) == ticker
+    ]
+    candidates += [p for p, t in listings if t == ticker] + [p for p, _ in listings]
     if not candidates:
         return DEFAULT_EXCHANGE
     raw = re.sub(r"\s+", "", candidates[0].upper())

@@ -1,7 +1,8 @@
 """
 One JSON error body for every layer:
 
-    {"error": {"status": 404, "code": "not_found", "message": "…", "details": {}, "request_id": "…"}}
+    {"error": {"status": 404, "code": "not_found", "message": "…",
+               "details": {}, "request_id": "…"}}
 
 ``api_exception_handler`` covers DRF views; ``handler400/403/404/500`` cover Django
 itself (URL resolution, suspicious requests, unhandled exceptions).

@@ -202,7 +202,7 @@ class StockQuerySet(models.QuerySet):
         query a prefix of a word of the name, then fuzzy (name words within a small edit
         distance). Within a tier, larger companies come first. Each hit carries ``match``.
         """
-        from .search import fuzzy_terms, normalize_query
+        from .search import allowed_typos, fuzzy_terms, normalize_query
 
         ticker, words = normalize_query(query)
         terms = self.model._meta.get_field("search_terms").related_model.objects
@@ -237,11 +237,16 @@ class StockQuerySet(models.QuerySet):
             if len(hits) >= limit:
                 return hits
             take(match, qs)
-        if len(hits) < limit and words:
+        if len(hits) < limit and any(allowed_typos(word) for word in words):
             # Fuzzy: every query word must have a close name word; candidates come from
             # the words sharing its first letter, so this stays an indexed scan.
             fuzzy = base
             for word in words:
+                if not allowed_typos(word):
+                    # Too short to carry a typo ("of" in "bank of amrica"): it must start a
+                    # name word, as in the prefix tier, or no multi-word typo would match.
+                    fuzzy = fuzzy.filter(pk__in=terms.with_prefix(word).stock_ids())
+                    continue
                 close = fuzzy_terms(word, terms.with_prefix(word[0]).distinct_terms())
                 if not close:
                     return hits

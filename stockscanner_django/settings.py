@@ -14,6 +14,7 @@ from email.utils import getaddresses
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
@@ -65,9 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stocks.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -191,9 +192,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # refresh_quotes does nothing while the market is closed.
     "refresh-quotes": {
         "task": "stocks.tasks.refresh_quotes",
         "schedule": MARKET_DATA_REFRESH_SECONDS,
+    },
+    # After the US close (22:30 UTC is after 16:00 New York in both summer and winter time).
+    "refresh-daily-bars": {
+        "task": "stocks.tasks.refresh_daily_bars",
+        "schedule": crontab(hour=22, minute=30, day_of_week="mon-fri"),
     },
 }
 
@@ -214,7 +221,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
 
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 
@@ -248,7 +257,9 @@ CORS_ALLOW_HEADERS = [*default_headers, "x-api-key", "x-request-id", "if-none-ma
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
 # collectstatic target in production; elsewhere WhiteNoise serves from the apps directly.
-STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")) if PRODUCTION else None
+STATIC_ROOT = (
+    env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")) if PRODUCTION else None
+)
 # Outside production WhiteNoise serves straight from the apps, no collectstatic needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -290,8 +301,6 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FILE = env.str("LOG_FILE", default="")
 SLOW_REQUEST_MS = env.int("SLOW_REQUEST_MS", default=1000)
-SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
-HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 
 _handlers = {
     "console": {

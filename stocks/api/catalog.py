@@ -27,7 +27,12 @@ UNITS = {
     "near_52w_high": "percent",
 }
 OPERATORS = {"gte": ">=", "lte": "<=", "in": "in", "exact": "="}
-FACETS = {"sector": "sectors", "industry": "industries", "exchange": "exchanges", "country": "countries"}
+FACETS = {
+    "sector": "sectors",
+    "industry": "industries",
+    "exchange": "exchanges",
+    "country": "countries",
+}
 
 
 def _filter_type(flt: filters.Filter) -> str:
@@ -74,7 +79,8 @@ def ordering_catalog() -> dict:
 def facet_catalog() -> dict[str, list[dict]]:
     return {
         key: [
-            {"value": row[field], "count": row["count"]} for row in Stock.objects.facet_counts(field)
+            {"value": row[field], "count": row["count"]}
+            for row in Stock.objects.facet_counts(field)
         ]
         for field, key in FACETS.items()
     }

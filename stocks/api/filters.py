@@ -133,4 +133,3 @@ class StockFilterSet(filters.FilterSet):
         }
         ordering = criteria.pop("ordering", None) or DEFAULT_ORDERING
         return queryset.screen(**criteria).ordered(ordering)
-

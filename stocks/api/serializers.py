@@ -75,7 +75,10 @@ class StockDetailSerializer(StockRowSerializer):
 
     def get_trend(self, stock: Stock) -> str:
         return indicators.trend(
-            *(float(v) if v is not None else None for v in (stock.price, stock.sma_50, stock.sma_200))
+            *(
+                float(v) if v is not None else None
+                for v in (stock.price, stock.sma_50, stock.sma_200)
+            )
         )
 
     def get_volatility_label(self, stock: Stock) -> str:

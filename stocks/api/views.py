@@ -53,7 +53,8 @@ def _sparse_fields(request) -> tuple[str, ...] | None:
     unknown = [f for f in fields if f not in LIST_FIELDS]
     if unknown:
         raise InvalidParameter(
-            "fields", f"Unknown field(s): {', '.join(unknown[:10])}. Allowed: {', '.join(LIST_FIELDS)}."
+            "fields",
+            f"Unknown field(s): {', '.join(unknown[:10])}. Allowed: {', '.join(LIST_FIELDS)}.",
         )
     return fields
 

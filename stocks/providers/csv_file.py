@@ -92,9 +92,7 @@ def _optional(row: dict, column: str, convert: Callable[[str, str], object]) -> 
     return convert(value, column) if value else None
 
 
-def _parse(
-    handle: TextIO, required: Iterable[str], build: Callable[[dict], T]
-) -> Parsed[T]:
+def _parse(handle: TextIO, required: Iterable[str], build: Callable[[dict], T]) -> Parsed[T]:
     reader = csv.DictReader(handle)
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:

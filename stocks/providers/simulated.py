@@ -152,7 +152,7 @@ class SimulatedProvider:
         return [bar for t in tickers for bar in self.history(t, end) if bar.date >= start]
 
     def get_quotes(self, tickers: Sequence[str], at: datetime | None = None) -> list[Quote]:
-        """Quotes at ``at``: the last close, moved by a seeded intraday step if the market is open."""
+        """Quotes at ``at``: the last close, moved by a seeded step while the market is open."""
         at = at or timezone.now()
         last_session = self.calendar.last_completed_session(at)
         quotes = []

@@ -129,9 +129,7 @@ def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
 
 def _replace_search_terms(names: dict[int, str]) -> None:
     wanted = {(term, stock_id) for stock_id, name in names.items() for term in name_terms(name)}
-    current = set(
-        SearchTerm.objects.filter(stock_id__in=names).values_list("term", "stock_id")
-    )
+    current = set(SearchTerm.objects.filter(stock_id__in=names).values_list("term", "stock_id"))
     stale = current - wanted
     if stale:
         for stock_id in {s for _, s in stale}:
@@ -319,8 +317,8 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
         ):
             series[row[0]].append(row[1:])
         for stock_id, bars in series.items():
-            highs, lows, closes, volumes = (list(map(float, col)) for col in zip(*bars))
-            stock = Stock(id=stock_id, **compute_indicators(closes, highs, lows, volumes))
-            updated.append(stock)
+            columns = zip(*bars, strict=True)
+            highs, lows, closes, volumes = ([float(v) for v in col] for col in columns)
+            updated.append(Stock(id=stock_id, **compute_indicators(closes, highs, lows, volumes)))
     Stock.objects.bulk_update(updated, INDICATOR_FIELDS, batch_size=BATCH_SIZE)
     return len(updated)

@@ -134,9 +134,7 @@ def load_synthetic(*, count: int, now: datetime | None = None) -> int:
     quote_time = calendar.session(last_session)[1]
     taken = {listing.ticker for listing in read_listings()}
     listings = synthetic_listings(count, taken)
-    stocks = [
-        _synthetic_stock(listing, quote_time, last_session) for listing in listings
-    ]
+    stocks = [_synthetic_stock(listing, quote_time, last_session) for listing in listings]
     with transaction.atomic():
         ingest.upsert_listings(listings=listings)
         ingest.store_snapshots(stocks=stocks)

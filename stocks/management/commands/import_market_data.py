@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--kind", choices=("bars", "quotes"), default="bars")
 
     def handle(self, *args, path: str, kind: str, **options):
-        parse, ingest = (parse_bars, ingest_bars) if kind == "bars" else (parse_quotes, ingest_quotes)
+        parse, ingest = (
+            (parse_bars, ingest_bars) if kind == "bars" else (parse_quotes, ingest_quotes)
+        )
         try:
             if path == "-":
                 parsed = parse(sys.stdin)

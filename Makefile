@@ -1,0 +1,54 @@
+# Stock Scanner: one command to run, one to test. Both are idempotent.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+# mysqlclient needs MySQL client headers, so it is installed only when the database is MySQL.
+ifneq (,$(findstring mysql://,$(DATABASE_URL)))
+MYSQL_STAMP := $(VENV)/.mysql
+endif
+
+.PHONY: run test lint format migrate sample bench clean install install-dev
+
+run: install $(MYSQL_STAMP) ## Install, migrate, load sample data, serve on http://127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_sample_data
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install-dev $(MYSQL_STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: install-dev ## Lint with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install $(MYSQL_STAMP) ## Benchmark at 100 000 stocks (see bench/README.md)
+	$(BIN)/python -m bench.run
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+$(VENV)/.mysql: requirements-mysql.txt | $(VENV)/bin/python
+	$(PIP) -r requirements-mysql.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

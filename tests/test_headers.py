@@ -1,0 +1,58 @@
+"""Response headers: CORS for the WordPress origin, ETag/304, gzip."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "https://www.example.com"
+
+
+@pytest.fixture
+def cors(settings):
+    settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
+
+
+def test_cors__allowed_origin_gets_headers(api, stock_factory, cors):
+    """A browser call from the configured origin is allowed and sees our headers."""
+    stock_factory(ticker="AAA")
+    response = api.get("/api/stocks/", HTTP_ORIGIN=ORIGIN)
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    exposed = response["Access-Control-Expose-Headers"]
+    assert "X-Request-ID" in exposed and "ETag" in exposed
+
+
+def test_cors__other_origin_gets_no_headers(api, stock_factory, cors):
+    """Origins not configured are not granted access."""
+    response = api.get("/api/stocks/", HTTP_ORIGIN="https://evil.example.net")
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_cors__preflight_allows_api_key_header(api, cors):
+    """The preflight for a GET with X-API-Key succeeds."""
+    response = api.options(
+        "/api/stocks/",
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-api-key",
+    )
+    assert response.status_code == 200
+    assert "x-api-key" in response["Access-Control-Allow-Headers"].lower()
+
+
+def test_etag__if_none_match_answers_304(api, stock_factory):
+    """Repeating a GET with the ETag it returned gives 304 and no body."""
+    stock_factory(ticker="AAA")
+    first = api.get("/api/stocks/AAA/")
+    etag = first["ETag"]
+    second = api.get("/api/stocks/AAA/", HTTP_IF_NONE_MATCH=etag)
+    assert second.status_code == 304
+    assert second.content == b""
+
+
+def test_gzip__large_bodies_compressed_when_accepted(api, stock_factory):
+    """A list over 1 KB is gzip-encoded for clients that accept gzip."""
+    for n in range(5):
+        stock_factory(ticker=f"GZ{n}")
+    response = api.get("/api/stocks/", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip"
+    assert response.content[:2] == b"\x1f\x8b"

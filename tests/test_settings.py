@@ -1,0 +1,78 @@
+"""Settings come from the environment; production refuses unsafe defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "k" * 50
+PRINT = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
+    "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG)"
+)
+
+
+def _run(**env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean.pop("REDIS_URL", None)
+    clean.pop("CELERY_BROKER_URL", None)
+    clean.update(DJANGO_SETTINGS_MODULE="stockscanner_django.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", PRINT], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_settings__embedded_default_without_environment():
+    """No environment: SQLite, local-memory cache, eager Celery, debug off."""
+    result = _run()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "True",
+        "False",
+    ]
+
+
+def test_settings__redis_url_selects_django_redis_and_broker():
+    """REDIS_URL switches the cache to django-redis and Celery to a real broker."""
+    result = _run(REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.returncode == 0, result.stderr
+    assert "django_redis.cache.RedisCache False" in result.stdout
+
+
+def test_settings__database_url_selects_mysql():
+    """A mysql:// DATABASE_URL selects the MySQL backend."""
+    result = _run(DATABASE_URL="mysql://u:p@127.0.0.1:3306/x")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("django.db.backends.mysql ")
+
+
+@pytest.mark.parametrize("key", [None, "short"])
+def test_settings__production_refuses_default_or_weak_secret(key):
+    """DJANGO_ENV=production will not start with the built-in or a short secret key."""
+    env = {"DJANGO_ENV": "production", "DJANGO_ALLOWED_HOSTS": "api.example.com"}
+    if key:
+        env["DJANGO_SECRET_KEY"] = key
+    result = _run(**env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_settings__production_requires_allowed_hosts():
+    """DJANGO_ENV=production will not start without DJANGO_ALLOWED_HOSTS."""
+    result = _run(DJANGO_ENV="production", DJANGO_SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_settings__production_starts_with_real_secret():
+    """With a real key and hosts, production settings load."""
+    result = _run(
+        DJANGO_ENV="production", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="api.example.com"
+    )
+    assert result.returncode == 0, result.stderr

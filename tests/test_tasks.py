@@ -1,0 +1,73 @@
+"""Celery tasks (run eagerly): provider -> ingest, idempotent."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from stocks import tasks
+from stocks.models import PriceBar, Stock
+from stocks.providers.simulated import SimulatedProvider
+
+pytestmark = pytest.mark.django_db
+
+NEW_YORK = ZoneInfo("America/New_York")
+MONDAY_MORNING = datetime(2026, 11, 23, 11, 0, tzinfo=NEW_YORK)
+SATURDAY = datetime(2026, 11, 21, 12, 0, tzinfo=NEW_YORK)
+
+
+@pytest.fixture
+def at(monkeypatch):
+    def set_now(moment):
+        monkeypatch.setattr(tasks.timezone, "now", lambda: moment)
+
+    return set_now
+
+
+def test_refresh_quotes__stores_intraday_quotes_while_open(stock_factory, at):
+    """During the session every active stock gets a quote taken now."""
+    stock_factory(ticker="AAPL", quote_time=None)
+    stock_factory(ticker="MSFT", quote_time=None)
+    at(MONDAY_MORNING)
+    assert tasks.refresh_quotes.delay().get() == 2
+    aapl = Stock.objects.get(ticker="AAPL")
+    assert aapl.quote_time == MONDAY_MORNING
+    expected = SimulatedProvider().get_quotes(["AAPL"], at=MONDAY_MORNING)[0]
+    assert aapl.price == expected.price
+    assert aapl.previous_close == expected.previous_close
+    assert aapl.change == expected.price - expected.previous_close
+
+
+def test_refresh_quotes__does_nothing_while_closed(stock_factory, at):
+    """At the weekend no provider call is made and nothing changes."""
+    stock = stock_factory(ticker="AAPL")
+    at(SATURDAY)
+    assert tasks.refresh_quotes.delay().get() == 0
+    assert Stock.objects.get(pk=stock.pk).quote_time == stock.quote_time
+
+
+def test_refresh_daily_bars__loads_then_is_idempotent(stock_factory, at):
+    """The first run loads a year of bars and indicators; a second run adds nothing."""
+    stock_factory(ticker="AAPL", sma_50=None, rsi_14=None)
+    at(MONDAY_MORNING)
+    loaded = tasks.refresh_daily_bars.delay().get()
+    assert 240 <= loaded <= 260
+    assert PriceBar.objects.filter(stock__ticker="AAPL").latest("date").date.isoformat() == (
+        "2026-11-20"
+    )
+    stock = Stock.objects.get(ticker="AAPL")
+    assert stock.sma_50 is not None and stock.rsi_14 is not None
+    assert tasks.refresh_daily_bars.delay().get() == 0
+
+
+def test_simulated_provider__bars_do_not_depend_on_end_date():
+    """A day's bar is the same whether generated up to that day or later."""
+    provider = SimulatedProvider()
+    short = provider.get_daily_bars(
+        ["XOM"], datetime(2026, 6, 1).date(), datetime(2026, 6, 30).date()
+    )
+    long = provider.get_daily_bars(
+        ["XOM"], datetime(2026, 6, 1).date(), datetime(2026, 9, 30).date()
+    )
+    assert short == long[: len(short)]
+    assert len(long) > len(short)
