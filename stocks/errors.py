@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -104,6 +105,7 @@ def handler500(request):
     )
 
 
+@csrf_exempt  # else a POST here gets the CSRF middleware's HTML 403 instead of this 404
 def api_not_found(request, *args, **kwargs):
     """Catch-all under /api/: a JSON 404 even when DEBUG would render Django's HTML page."""
     return handler404(request)

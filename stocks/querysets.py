@@ -8,6 +8,7 @@ Nothing here writes; writes live in ``stocks.services``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -126,6 +127,11 @@ class StockQuerySet(models.QuerySet):
         for prefix, field in RANGE_FIELDS.items():
             low = criteria.pop(f"{prefix}_min", None)
             high = criteria.pop(f"{prefix}_max", None)
+            if isinstance(self.model._meta.get_field(field), models.IntegerField):
+                # Django truncates a Decimal bound on an integer column (volume >= 1.5
+                # would run as volume >= 1), so round each bound inward ourselves.
+                low = None if low is None else math.ceil(low)
+                high = None if high is None else math.floor(high)
             if low is not None:
                 qs = qs.filter(**{f"{field}__gte": low})
             if high is not None:

@@ -339,6 +339,9 @@ LOGGING = {
     "handlers": _handlers,
     "root": {"handlers": [h for h in _handlers if h != "mail_admins"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's default handlers on "django" (its own mail_admins among them),
+        # which would otherwise mail every 500 twice once django.request propagates.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.request": {"handlers": ["mail_admins"], "level": "ERROR", "propagate": True},
     },
 }

@@ -69,7 +69,8 @@ class Near52WeekHighField(forms.DecimalField):
 
     def to_python(self, value):
         text = str(value).strip().lower() if value is not None else ""
-        if text in _TRUE:
+        # "1" is a percent here (within 1%), not a boolean: only the words mean "within 5%".
+        if text in _TRUE and not text.isdigit():
             return super().to_python("5")
         return super().to_python(value)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -39,9 +40,11 @@ def _positive_int(request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    # isdigit() alone admits "²" and 5000-digit strings, both of which int() refuses.
+    digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else ""
+    if not digits:
         raise InvalidParameter(name, "Must be a positive whole number.")
-    return int(raw)
+    return int(digits) if len(digits) <= 18 else 10**18  # far past any page or cap
 
 
 def _page_size(request) -> int:
@@ -139,6 +142,11 @@ class _Cursor(BasePagination):
         self.page_size = _page_size(request)
         field, descending = _sort_keys(queryset)
         self.ordering = f"-{field}" if descending else field
+        loaded, deferring = queryset.query.deferred_loading
+        if not deferring and loaded and field not in loaded:
+            # A sparse field set may omit the ordering column the cursor is built from;
+            # read it with the page rather than lazily, one query per link.
+            queryset = queryset.only(*loaded, field)
         self.count = queryset.count()
         token = request.query_params.get(CURSOR_PARAM, "")
         position = _Position.decode(token) if token else None
@@ -149,6 +157,9 @@ class _Cursor(BasePagination):
                 position.value = queryset.model._meta.get_field(field).to_python(position.value)
             except Exception:  # noqa: BLE001 - any conversion failure is a forged cursor
                 raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.") from None
+            # No stored value is NaN or infinite (and MySQL cannot even bind one).
+            if isinstance(position.value, float) and not math.isfinite(position.value):
+                raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
 
         backwards = bool(position and position.backwards)
         if position is None:

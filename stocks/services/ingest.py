@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max, Q
 
 from .. import data_version, indicators
 from ..models import PriceBar, SearchTerm, Stock
@@ -90,6 +91,14 @@ def _after_commit() -> None:
     transaction.on_commit(data_version.bump)
 
 
+def _conflict_target(fields: list[str]) -> list[str] | None:
+    """
+    ``unique_fields`` for an upsert. MySQL/MariaDB's ON DUPLICATE KEY UPDATE takes no
+    conflict target (any unique key triggers it) and Django refuses one there.
+    """
+    return fields if connection.features.supports_update_conflicts_with_target else None
+
+
 # --- listings ---------------------------------------------------------------------------
 
 
@@ -115,7 +124,7 @@ def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
             for t, listing in rows.items()
         ],
         update_conflicts=True,
-        unique_fields=["ticker"],
+        unique_fields=_conflict_target(["ticker"]),
         update_fields=LISTING_FIELDS,
         batch_size=BATCH_SIZE,
     )
@@ -167,7 +176,10 @@ def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
         ticker = _canonical(index, quote.ticker, errors)
         if ticker is None:
             continue
+        reported = len(errors)
         _validate_quote(index, quote, errors)
+        if len(errors) > reported:
+            continue  # its quote_time may be missing or naive: not comparable with the others
         # Two quotes of one ticker in a batch: the newer wins.
         if ticker not in latest or latest[ticker][1].quote_time <= quote.quote_time:
             latest[ticker] = (index, quote)
@@ -252,7 +264,7 @@ def ingest_bars(*, bars: Sequence[Bar]) -> IngestResult:
             for (ticker, _day), (_index, bar) in rows.items()
         ],
         update_conflicts=True,
-        unique_fields=["stock", "date"],
+        unique_fields=_conflict_target(["stock", "date"]),
         update_fields=["open", "high", "low", "close", "volume"],
         batch_size=BATCH_SIZE,
     )
@@ -287,7 +299,7 @@ def store_snapshots(*, stocks: Sequence[Stock]) -> int:
     Stock.objects.bulk_create(
         stocks,
         update_conflicts=True,
-        unique_fields=["ticker"],
+        unique_fields=_conflict_target(["ticker"]),
         update_fields=QUOTE_FIELDS + INDICATOR_FIELDS,
         batch_size=BATCH_SIZE,
     )
@@ -305,13 +317,24 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
     updated = []
     for chunk_start in range(0, len(stock_ids), 500):
         chunk = stock_ids[chunk_start : chunk_start + 500]
-        latest = PriceBar.objects.filter(stock_id__in=chunk).order_by("-date").first()
-        if latest is None:
+        # Each stock's window ends at its own latest bar (a delisted stock's history ends
+        # early); stocks are grouped by that date, so this stays one short OR.
+        by_last: dict[date, list[int]] = defaultdict(list)
+        for stock_id, last in (
+            PriceBar.objects.filter(stock_id__in=chunk)
+            .values_list("stock_id")
+            .annotate(last=Max("date"))
+            .order_by()
+        ):
+            by_last[last].append(stock_id)
+        if not by_last:
             continue
-        since = latest.date - timedelta(days=INDICATOR_LOOKBACK_DAYS)
+        window = Q()
+        for last, ids in by_last.items():
+            window |= Q(stock_id__in=ids, date__gte=last - timedelta(days=INDICATOR_LOOKBACK_DAYS))
         series: dict[int, list[tuple]] = defaultdict(list)
         for row in (
-            PriceBar.objects.filter(stock_id__in=chunk, date__gte=since)
+            PriceBar.objects.filter(window)
             .order_by("stock_id", "date")
             .values_list("stock_id", "high", "low", "close", "volume")
         ):

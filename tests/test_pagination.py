@@ -1,0 +1,455 @@
+"""Pagination of /api/stocks/: page numbers (default, cap, errors, links) and keyset cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from stocks.models import Stock
+
+from .factories import StockFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/stocks/"
+ERROR_KEYS = {"status", "code", "message", "details", "request_id"}
+MAX_PAGES = 200  # a walk longer than this is a loop, not a result
+
+
+def bulk_stocks(count: int) -> list[str]:
+    """``count`` active stocks in one INSERT (fast); returns their tickers in ticker order."""
+    now = timezone.now()
+    tickers = [f"T{i:04d}" for i in range(count)]
+    Stock.objects.bulk_create(
+        Stock(ticker=t, name=f"Company {t}", price=Decimal("10"), quote_time=now) for t in tickers
+    )
+    return tickers
+
+
+def tickers_of(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [row["ticker"] for row in response.json()["results"]]
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == ERROR_KEYS
+    assert (error["status"], error["code"]) == (status, code)
+    assert error["request_id"] == response["X-Request-ID"]
+    return error
+
+
+def encode_cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+# --- page mode ----------------------------------------------------------------------------
+
+
+def test_page_size__defaults_to_50(api):
+    """Without page_size a page holds 50 rows; count is the whole result."""
+    tickers = bulk_stocks(51)
+
+    body = api.get(URL).json()
+
+    assert [row["ticker"] for row in body["results"]] == tickers[:50]
+    assert body["count"] == 51
+    assert body["previous"] is None
+    assert body["next"] is not None
+
+
+@pytest.mark.parametrize(
+    "page_size",
+    ["501", "100000", "99999999999999999999", pytest.param("9" * 5000, id="5000-digits")],
+)
+def test_page_size__capped_at_500(api, page_size):
+    """A page_size above the cap is served at 500 rows, not refused."""
+    tickers = bulk_stocks(501)
+
+    response = api.get(URL, {"page_size": page_size})
+
+    assert tickers_of(response) == tickers[:500]
+    assert response.json()["count"] == 501
+    assert response.json()["next"] is not None
+
+
+def test_page_size__500_exactly(api):
+    """page_size=500 is allowed as asked."""
+    bulk_stocks(501)
+
+    assert len(tickers_of(api.get(URL, {"page_size": 500}))) == 500
+
+
+@pytest.mark.parametrize("page_size", ["1", "7", "0007"])
+def test_page_size__honoured(api, page_size):
+    """A page_size under the cap gives that many rows."""
+    tickers = bulk_stocks(10)
+
+    assert tickers_of(api.get(URL, {"page_size": page_size})) == tickers[: int(page_size)]
+
+
+@pytest.mark.parametrize("parameter", ["page_size", "page"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0", "-1", "abc", "1.5", "1e3", "+5", " 5", "0x10", "last",
+        pytest.param("\u00b2", id="superscript-two"),
+        pytest.param("\u0663", id="arabic-indic-three"),
+        pytest.param("0" * 5000, id="5000-zeros"),
+    ],
+)  # fmt: skip
+def test_page_parameters__not_a_positive_integer_is_400(api, parameter, value):
+    """page and page_size must be positive whole numbers written in ASCII digits."""
+    bulk_stocks(3)
+
+    error = assert_error(api.get(URL, {parameter: value}), 400, "invalid")
+
+    assert parameter in error["details"]
+
+
+def test_page__past_the_end_is_404(api):
+    """A page after the last one is a 404 with the JSON error body."""
+    bulk_stocks(5)
+
+    assert tickers_of(api.get(URL, {"page": 3, "page_size": 2})) == ["T0004"]
+    assert_error(api.get(URL, {"page": 4, "page_size": 2}), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "page", ["2", "99999999999999999999", pytest.param("9" * 5000, id="5000-digits")]
+)
+def test_page__far_past_the_end_is_404(api, page):
+    """However large the page number, past the end is a 404, never a 500."""
+    bulk_stocks(1)
+
+    assert_error(api.get(URL, {"page": page}), 404, "not_found")
+
+
+def test_page__empty_result_first_page_is_200(api):
+    """An empty screen still has a first page."""
+    bulk_stocks(2)
+
+    body = api.get(URL, {"sector": "Nothing"}).json()
+
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_page_links__walk_forward_and_back(api):
+    """next/previous links visit each page once, keep the filters and come back."""
+    StockFactory.create_batch(5, sector="Energy")
+    StockFactory(ticker="OTHER", sector="Utilities")
+    energy = list(
+        Stock.objects.filter(sector="Energy").order_by("ticker").values_list("ticker", flat=True)
+    )
+
+    pages, response = [], api.get(URL, {"sector": "Energy", "page_size": 2})
+    pages.append(tickers_of(response))
+    while response.json()["next"]:
+        assert "sector=Energy" in response.json()["next"]
+        response = api.get(response.json()["next"])
+        pages.append(tickers_of(response))
+
+    assert pages == [energy[0:2], energy[2:4], energy[4:5]]
+    back = []
+    while response.json()["previous"]:
+        response = api.get(response.json()["previous"])
+        back.append(tickers_of(response))
+    assert back == [energy[2:4], energy[0:2]]
+
+
+# --- cursor mode --------------------------------------------------------------------------
+
+# Ties and NULLs on every cursor ordering, so pages split inside tie groups and at the
+# NULL boundary.
+CURSOR_ROWS = [
+    # ticker, change_percent, pe_ratio, price, name
+    ("A", 1.0, 15.0, "10", "Kilo"),
+    ("B", None, None, "20", "Alpha"),
+    ("C", 2.5, 8.0, "10", "Kilo"),
+    ("D", 1.0, 15.0, "30", "Bravo"),
+    ("E", 1.0, None, "20", "Alpha"),
+    ("F", None, 30.0, "5", "Zulu"),
+    ("G", -3.0, -2.0, "10", "Kilo"),
+    ("H", 2.5, 8.0, "40", "Echo"),
+    ("I", 0.0, None, "20", "Alpha"),
+    ("J", None, 12.0, "1", "Bravo"),
+    ("K", 1.0, 15.0, "10", "Yankee"),
+]
+COLUMN = {"change_percent": 1, "pe_ratio": 2, "price": 3, "name": 4}
+
+
+@pytest.fixture
+def cursor_stocks(db) -> None:
+    for ticker, change_percent, pe_ratio, price, name in CURSOR_ROWS:
+        StockFactory(
+            ticker=ticker,
+            name=name,
+            change_percent=change_percent,
+            pe_ratio=pe_ratio,
+            price=Decimal(price),
+            change=Decimal("0"),
+        )
+    StockFactory(ticker="AAA", change_percent=99.0, pe_ratio=1.0, is_active=False)
+
+
+def expected_order(ordering: str) -> list[str]:
+    """The contract: by the field (NULLs last either way), ties by ticker in that direction."""
+    field = ordering.removeprefix("-")
+    descending = ordering.startswith("-")
+
+    def value(row):
+        if field == "ticker":
+            return row[0]
+        raw = row[COLUMN[field]]
+        return Decimal(raw) if field == "price" else raw
+
+    present = sorted((value(r), r[0]) for r in CURSOR_ROWS if value(r) is not None)
+    nulls = sorted(r[0] for r in CURSOR_ROWS if value(r) is None)
+    if descending:
+        present.reverse()
+        nulls.reverse()
+    return [ticker for _, ticker in present] + nulls
+
+
+def walk(api, response, link: str) -> tuple[list[list[str]], object]:
+    """Follow ``link`` ("next" or "previous") from ``response``; the pages met and the last."""
+    pages = []
+    for _ in range(MAX_PAGES):
+        if not response.json()[link]:
+            return pages, response
+        response = api.get(response.json()[link])
+        pages.append(tickers_of(response))
+    raise AssertionError(f"{link} links did not end")
+
+
+CURSOR_ORDERINGS = [
+    "ticker", "-ticker", "-change_percent", "change_percent", "pe_ratio", "-pe_ratio",
+    "price", "-price", "name", "-name",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 4, 50])
+@pytest.mark.parametrize("ordering", CURSOR_ORDERINGS)
+def test_cursor__next_links_visit_every_stock_once_in_order(
+    api, cursor_stocks, ordering, page_size
+):
+    """Following next from cursor= visits each active stock exactly once, in order."""
+    first = api.get(URL, {"cursor": "", "ordering": ordering, "page_size": page_size})
+
+    pages, last = walk(api, first, "next")
+
+    visited = tickers_of(first) + [t for page in pages for t in page]
+    assert visited == expected_order(ordering)
+    assert first.json()["previous"] is None
+    assert all(len(page) == page_size for page in [tickers_of(first), *pages][:-1])
+    assert last.json()["next"] is None
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 4])
+@pytest.mark.parametrize("ordering", CURSOR_ORDERINGS)
+def test_cursor__previous_links_walk_back_to_the_same_pages(
+    api, cursor_stocks, ordering, page_size
+):
+    """From the last page, previous links revisit the same pages back to the first."""
+    first = api.get(URL, {"cursor": "", "ordering": ordering, "page_size": page_size})
+    forward, last = walk(api, first, "next")
+    forward = [tickers_of(first), *forward]
+
+    back, at_start = walk(api, last, "previous")
+
+    assert back == forward[-2::-1]
+    assert at_start.json()["previous"] is None
+    if len(forward) > 1:
+        # a page reached backwards leads forward again to the page after it
+        assert tickers_of(api.get(at_start.json()["next"])) == forward[1]
+
+
+def test_cursor__count_and_shape(api, cursor_stocks):
+    """Cursor pages carry the total count of the (filtered) result on every page."""
+    first = api.get(URL, {"cursor": "", "page_size": 2, "change_percent_min": "0"})
+    second = api.get(first.json()["next"])
+
+    for response in (first, second):
+        assert set(response.json()) == {"count", "next", "previous", "results"}
+        assert response.json()["count"] == 7
+    assert "change_percent_min=0" in first.json()["next"]
+    assert second.json()["previous"] is not None
+
+
+def test_cursor__filters_apply_to_every_page(api, cursor_stocks):
+    """A filtered cursor walk stays within the filter."""
+    first = api.get(URL, {"cursor": "", "page_size": 2, "pe_min": "8", "ordering": "-pe_ratio"})
+
+    pages, _ = walk(api, first, "next")
+
+    assert tickers_of(first) + [t for p in pages for t in p] == ["F", "K", "D", "A", "J", "H", "C"]
+
+
+def test_cursor__empty_result(api, cursor_stocks):
+    """A cursor over nothing is an empty page without links."""
+    body = api.get(URL, {"cursor": "", "sector": "Nothing"}).json()
+
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_cursor__page_size_capped(api):
+    """Cursor pages obey the same 500 cap."""
+    tickers = bulk_stocks(501)
+
+    first = api.get(URL, {"cursor": "", "page_size": 100000})
+    second = api.get(first.json()["next"])
+
+    assert tickers_of(first) == tickers[:500]
+    assert tickers_of(second) == tickers[500:]
+    assert second.json()["next"] is None
+
+
+def test_cursor__two_queries_per_page(api, cursor_stocks, django_assert_num_queries):
+    """A cursor page costs a count and a page query, at the start and deep in."""
+    first = api.get(URL, {"cursor": "", "ordering": "-change_percent", "page_size": 3})
+    second_url = first.json()["next"]
+
+    with django_assert_num_queries(2):
+        second = api.get(second_url)
+    with django_assert_num_queries(2):
+        api.get(second.json()["previous"])
+
+
+def test_cursor__sparse_fields_keep_positions(api, cursor_stocks, django_assert_num_queries):
+    """fields= without the ordering field still pages correctly in two queries a page."""
+    params = {"cursor": "", "ordering": "-pe_ratio", "page_size": 3, "fields": "ticker"}
+    with django_assert_num_queries(2):
+        first = api.get(URL, params)
+
+    pages, _ = walk(api, first, "next")
+
+    assert tickers_of(first) + [t for p in pages for t in p] == expected_order("-pe_ratio")
+    assert set(first.json()["results"][0]) == {"ticker"}
+
+
+# --- cursor stability ---------------------------------------------------------------------
+
+
+def _rest_after_first_page(api, params: dict, change) -> list[str]:
+    first = api.get(URL, params)
+    change()
+    pages, _ = walk(api, first, "next")
+    return [t for page in pages for t in page]
+
+
+def test_cursor_stability__insert_before_position(api, cursor_stocks):
+    """Rows inserted before the cursor neither reappear nor push rows onto the next page."""
+    params = {"cursor": "", "ordering": "ticker", "page_size": 3}
+
+    def insert():
+        StockFactory(ticker="A0")
+        StockFactory(ticker="B0")
+        StockFactory(ticker="C0")  # between C (last seen) and D: after the position
+
+    assert _rest_after_first_page(api, params, insert) == ["C0", *"DEFGHIJK"]
+
+
+def test_cursor_stability__insert_inside_a_tie(api, cursor_stocks):
+    """A row tying with the cursor's value lands by ticker: before the position is skipped."""
+    # -change_percent: H, C (2.5), K, E | D, A (1.0): the first page of 4 ends inside a tie.
+    params = {"cursor": "", "ordering": "-change_percent", "page_size": 4}
+
+    def insert():
+        StockFactory(ticker="Z", change_percent=1.0, price=Decimal("1"), change=Decimal("0"))
+        StockFactory(ticker="B1", change_percent=1.0, price=Decimal("1"), change=Decimal("0"))
+
+    rest = _rest_after_first_page(api, params, insert)
+
+    assert rest == ["D", "B1", "A", "I", "G", "J", "F", "B"]
+
+
+@pytest.mark.parametrize("how", ["delete", "deactivate"])
+def test_cursor_stability__removing_seen_rows(api, cursor_stocks, how):
+    """Rows already seen that disappear do not shift the remaining pages."""
+    params = {"cursor": "", "ordering": "pe_ratio", "page_size": 3}
+    expected = expected_order("pe_ratio")
+
+    def remove():
+        seen = Stock.objects.filter(ticker__in=expected[:3])
+        seen.delete() if how == "delete" else seen.update(is_active=False)
+
+    assert _rest_after_first_page(api, params, remove) == expected[3:]
+
+
+def test_cursor_stability__removing_the_position_row(api, cursor_stocks):
+    """The cursor still works when the very row it points at is gone."""
+    params = {"cursor": "", "ordering": "-change_percent", "page_size": 3}
+    expected = expected_order("-change_percent")
+
+    def remove():
+        Stock.objects.filter(ticker=expected[2]).delete()
+
+    assert _rest_after_first_page(api, params, remove) == expected[3:]
+
+
+def test_cursor_stability__previous_after_insert(api, cursor_stocks):
+    """Walking back after an insert before the position shows the new row in its place."""
+    second = api.get(api.get(URL, {"cursor": "", "page_size": 3}).json()["next"])
+    StockFactory(ticker="BB")
+
+    back = api.get(second.json()["previous"])
+
+    assert tickers_of(second) == ["D", "E", "F"]
+    assert tickers_of(back) == ["B", "BB", "C"]
+    assert tickers_of(api.get(back.json()["previous"])) == ["A"]
+
+
+# --- bad cursors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cursor", "ordering"),
+    [
+        ("garbage!!", "ticker"),
+        ("%%%", "ticker"),
+        ("\u65e5\u672c", "ticker"),
+        ("A" * 10_000, "ticker"),
+        ("e30", "ticker"),  # {}
+        (base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(), "ticker"),
+        (base64.urlsafe_b64encode(b"not json").decode(), "ticker"),
+        (encode_cursor(None), "ticker"),
+        (encode_cursor([1, 2, 3]), "ticker"),
+        (encode_cursor("string"), "ticker"),
+        (encode_cursor({"v": None, "t": "A", "b": False}), "ticker"),
+        (encode_cursor({"v": "abc", "t": "A", "b": False, "o": "volume"}), "volume"),
+        (encode_cursor({"v": "1e30", "t": "A", "b": False, "o": "volume"}), "volume"),
+        (encode_cursor({"v": "abc", "t": "A", "b": False, "o": "price"}), "price"),
+        (encode_cursor({"v": "NaN", "t": "A", "b": False, "o": "price"}), "price"),
+        (encode_cursor({"v": "nan", "t": "A", "b": False, "o": "pe_ratio"}), "pe_ratio"),
+        (encode_cursor({"v": "inf", "t": "A", "b": False, "o": "-pe_ratio"}), "-pe_ratio"),
+        (encode_cursor({"v": "-Infinity", "t": "A", "b": True, "o": "change_percent"}),
+         "change_percent"),
+    ],
+)  # fmt: skip
+def test_cursor__forged_or_garbage_is_400(api, cursor_stocks, cursor, ordering):
+    """A cursor that did not come from us is a 400 naming cursor, never a 500."""
+    response = api.get(URL, {"cursor": cursor, "ordering": ordering})
+
+    error = assert_error(response, 400, "invalid")
+    assert "cursor" in error["details"]
+
+
+@pytest.mark.parametrize(
+    ("made_for", "used_with"),
+    [("ticker", "-price"), ("-change_percent", "change_percent"), ("pe_ratio", "ticker")],
+)
+def test_cursor__made_for_another_ordering_is_400(api, cursor_stocks, made_for, used_with):
+    """A cursor only works with the ordering it was made for."""
+    next_url = api.get(URL, {"cursor": "", "ordering": made_for, "page_size": 2}).json()["next"]
+    token = next_url.split("cursor=")[1].split("&")[0]
+
+    response = api.get(URL, {"cursor": token, "ordering": used_with})
+
+    error = assert_error(response, 400, "invalid")
+    assert "cursor" in error["details"]
