@@ -57,10 +57,18 @@ class Stock(models.Model):
     class Meta:
         ordering = ["ticker"]
         indexes = [
-            # One index per screen filter and ordering of /api/stocks/.
+            # One index per screen filter and ordering of /api/stocks/. The wider ones
+            # cover a hot query whole, so it never reads a table row: the typical screen
+            # (sector + price range, ordered by change %) counts and picks its page's ids
+            # from stock_screen_idx alone; ticker-prefix search ranks by market cap from
+            # stock_ticker_cap_idx; name search ranks its matches from stock_market_cap_idx.
+            models.Index(
+                fields=["sector", "price", "change_percent", "is_active", "ticker"],
+                name="stock_screen_idx",
+            ),
+            models.Index(fields=["ticker", "market_cap", "is_active"], name="stock_ticker_cap_idx"),
+            models.Index(fields=["market_cap", "is_active", "ticker"], name="stock_market_cap_idx"),
             models.Index(fields=["name"], name="stock_name_idx"),
-            models.Index(fields=["sector", "change_percent"], name="stock_sector_chg_idx"),
-            models.Index(fields=["sector", "price"], name="stock_sector_price_idx"),
             models.Index(fields=["industry"], name="stock_industry_idx"),
             models.Index(fields=["exchange"], name="stock_exchange_idx"),
             models.Index(fields=["country"], name="stock_country_idx"),
@@ -69,7 +77,6 @@ class Stock(models.Model):
             models.Index(fields=["change_percent"], name="stock_change_pct_idx"),
             models.Index(fields=["volume"], name="stock_volume_idx"),
             models.Index(fields=["avg_volume_30d"], name="stock_avg_volume_idx"),
-            models.Index(fields=["market_cap"], name="stock_market_cap_idx"),
             models.Index(fields=["pe_ratio"], name="stock_pe_idx"),
             models.Index(fields=["dividend_yield"], name="stock_div_yield_idx"),
             models.Index(fields=["beta"], name="stock_beta_idx"),

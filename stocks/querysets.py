@@ -110,6 +110,18 @@ class StockQuerySet(models.QuerySet):
         columns = LIST_COLUMNS if fields is None else tuple({*ALWAYS_COLUMNS, *fields})
         return self.only(*columns)
 
+    def fetch(self, start: int, stop: int) -> list:
+        """
+        Rows ``start:stop`` of this ordered queryset, read ids first, then those rows by
+        primary key. Filtering and sorting thousands of matches then runs on a covering
+        index (see ``Stock.Meta.indexes``) and only the page's rows are read from the table.
+        """
+        ids = list(self.values_list("pk", flat=True)[start:stop])
+        if not ids:
+            return []
+        rows = self.order_by().in_bulk(ids)
+        return [rows[pk] for pk in ids if pk in rows]
+
     def screen(self, **criteria: Any) -> StockQuerySet:
         """
         Apply screen criteria (already validated by the API layer). Keys are the public
@@ -234,8 +246,10 @@ class StockQuerySet(models.QuerySet):
         hits: list = []
         seen: set[int] = set()
 
-        def take(match: str, qs: models.QuerySet) -> None:
-            for stock in qs.exclude(pk__in=seen).annotate(match=Value(match))[: limit - len(hits)]:
+        def take(match: str, qs: StockQuerySet) -> None:
+            for stock in (
+                qs.exclude(pk__in=seen).annotate(match=Value(match)).fetch(0, limit - len(hits))
+            ):
                 seen.add(stock.pk)
                 hits.append(stock)
 
@@ -283,11 +297,3 @@ class PriceBarQuerySet(models.QuerySet):
         if end is not None:
             qs = qs.filter(date__lte=end)
         return qs.order_by("date").values_list("date", "open", "high", "low", "close", "volume")
-
-    def recent_closes(self, stock_id: int, count: int) -> models.QuerySet:
-        """The latest ``count`` bars of a stock, newest first (for indicator refresh)."""
-        return (
-            self.filter(stock_id=stock_id)
-            .order_by("-date")
-            .values_list("date", "high", "low", "close", "volume")[:count]
-        )

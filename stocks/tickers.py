@@ -21,11 +21,3 @@ def normalize_ticker(raw: str) -> str:
     if not TICKER_RE.match(ticker):
         raise InvalidTicker(f"{raw!r} is not a valid ticker symbol")
     return ticker
-
-
-def is_ticker(raw: str) -> bool:
-    try:
-        normalize_ticker(raw)
-    except InvalidTicker:
-        return False
-    return True

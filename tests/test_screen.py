@@ -495,22 +495,22 @@ def test_screen_unknown_parameter__ignored(api):
 
 @pytest.mark.parametrize("rows", [5, 60])
 def test_screen_queries__count_and_page_only(api, django_assert_num_queries, rows):
-    """A list page costs two queries (count, page) however many rows it renders."""
+    """A list page costs three queries (count, page ids, rows) however many rows it renders."""
     for i in range(rows):
         make(f"T{i:03d}")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         response = api.get(URL, {"page_size": rows, "ordering": "-change_percent"})
 
     assert len(response.json()["results"]) == rows
 
 
 def test_screen_queries__filters_add_no_queries(api, django_assert_num_queries):
-    """Filters and ordering are part of the same two queries."""
+    """Filters and ordering are part of the same three queries."""
     for i in range(10):
         make(f"T{i}", sector="Energy", price=Decimal("100"), week52_high=Decimal("101"))
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         response = api.get(
             URL,
             {"sector": "Energy", "price_min": "1", "above_sma50": "true", "tickers": "T1,T2,T3",

@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k" * 50
 PRINT = (
-    "import django; django.setup(); from django.conf import settings as s; "
+    # Settings only, no django.setup(): the MySQL case must not need mysqlclient installed.
+    "from django.conf import settings as s; "
     "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
     "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG)"
 )

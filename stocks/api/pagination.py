@@ -54,6 +54,23 @@ def _page_size(request) -> int:
     )
 
 
+class _IdsFirst:
+    """
+    What Django's Paginator sees instead of the queryset: ``count()`` as usual, and a
+    slice fetched ids first (``StockQuerySet.fetch``).
+    """
+
+    def __init__(self, queryset: QuerySet) -> None:
+        self.queryset = queryset
+        self.ordered = queryset.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice) -> list:
+        return self.queryset.fetch(page.start, page.stop)
+
+
 class _PageNumber(PageNumberPagination):
     def get_page_size(self, request) -> int:
         return _page_size(request)
@@ -61,7 +78,7 @@ class _PageNumber(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         _positive_int(request, self.page_query_param, 1)
         try:
-            return super().paginate_queryset(queryset, request, view)
+            return super().paginate_queryset(_IdsFirst(queryset), request, view)
         except exceptions.NotFound:
             raise exceptions.NotFound("That page is past the end of the results.") from None
 
@@ -170,7 +187,7 @@ class _Cursor(BasePagination):
             ).order_by(*_reversed(field, descending))
         else:
             page_qs = queryset.filter(_after(field, descending, position.value, position.ticker))
-        rows = list(page_qs[: self.page_size + 1])
+        rows = page_qs.fetch(0, self.page_size + 1)
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if backwards:

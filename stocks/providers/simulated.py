@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils import timezone
@@ -189,8 +189,3 @@ class SimulatedProvider:
             dividend_yield=closing.dividend_yield,
             beta=closing.beta,
         )
-
-
-def session_dates(calendar: MarketCalendar, end: date, days: int) -> list[date]:
-    """The trading days in the ``days`` calendar days up to and including ``end``."""
-    return calendar.trading_days(end - timedelta(days=days - 1), end)
