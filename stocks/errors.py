@@ -10,9 +10,12 @@ itself (URL resolution, suspicious requests, unhandled exceptions).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -20,6 +23,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .request_context import request_id
+
+logger = logging.getLogger("stocks.errors")
+
+# What the database driver raises when the server is gone (through Django's wrappers).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 class TickerNotFound(exceptions.NotFound):
@@ -65,8 +73,32 @@ def _code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+def database_unavailable_response(request, exc: Exception) -> JsonResponse:
+    """
+    503 with ``Retry-After`` for a database outage. Marked as logged so Django does not
+    mail ADMINS for every request while the database is down; one warning line instead.
+    """
+    logger.warning("database unavailable on %s: %s", request.path, type(exc).__name__)
+    response = JsonResponse(
+        error_body(
+            503,
+            "database_unavailable",
+            "The database is unavailable; retry shortly.",
+            {"retry_after": settings.DATABASE_RETRY_AFTER_SECONDS},
+            request,
+        ),
+        status=503,
+    )
+    response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER_SECONDS)
+    response._has_been_logged = True  # Django's log_response: no error log, no admin mail
+    response.database_unavailable = True  # DatabaseOutageMiddleware retries safe requests
+    return response
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | JsonResponse | None:
     """DRF's handler (which maps Http404/PermissionDenied and sets headers), re-bodied."""
+    if isinstance(exc, DATABASE_ERRORS):
+        return database_unavailable_response(context["request"], exc)
     response = exception_handler(exc, context)
     if response is None:
         return None  # unhandled: Django's handler500 answers, and the error is logged/mailed

@@ -1,4 +1,4 @@
-"""Request id and timing on every response."""
+"""Request id and timing on every response, request metrics, database outages."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import connection, connections
 
+from .errors import DATABASE_ERRORS, database_unavailable_response
 from .request_context import request_id
+from .request_metrics import metrics
 
 logger = logging.getLogger("stocks.requests")
 
@@ -50,3 +53,67 @@ class RequestIdMiddleware:
                 extra={"duration_ms": round(elapsed_ms, 1), "status": response.status_code},
             )
         return response
+
+
+def _endpoint(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.view_name if match and match.view_name else "(unmatched)"
+
+
+class RequestMetricsMiddleware:
+    """
+    Record each request's latency under its endpoint (URL name) and every query slower
+    than ``SLOW_QUERY_MS``, for /health/metrics/ and /health/performance/.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+
+        def timed(execute, sql, params, many, context):
+            query_started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                elapsed = (time.perf_counter() - query_started) * 1000
+                if elapsed >= settings.SLOW_QUERY_MS:
+                    metrics.record_slow_query(sql, elapsed, _endpoint(request))
+                    logger.warning(
+                        "slow query (%.0f ms) on %s: %s", elapsed, request.path, sql[:500]
+                    )
+
+        with connection.execute_wrapper(timed):
+            response = self.get_response(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.record_request(_endpoint(request), elapsed_ms, response.status_code)
+        return response
+
+
+class DatabaseOutageMiddleware:
+    """
+    While the database is unreachable: retry safe requests a few times with backoff (the
+    connection is reopened in between), then answer 503 with ``Retry-After``. The 503 is
+    logged once as a warning rather than mailed to ADMINS, request after request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        retries = settings.DATABASE_READ_RETRIES if request.method in ("GET", "HEAD") else 0
+        for attempt in range(retries + 1):
+            response = self.get_response(request)
+            if not getattr(response, "database_unavailable", False) or attempt == retries:
+                return response
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+            time.sleep(settings.DATABASE_RETRY_BACKOFF_SECONDS * 2**attempt)
+        return response
+
+    def process_exception(self, request, exception):
+        # Views outside DRF (DRF's own handler covers the API views).
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable_response(request, exception)
+        return None

@@ -10,6 +10,7 @@ explicit allowed hosts, secure cookies).
 
 from __future__ import annotations
 
+import os
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stocks.middleware.RequestIdMiddleware",
+    "stocks.middleware.RequestMetricsMiddleware",
+    "stocks.middleware.DatabaseOutageMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -112,6 +115,13 @@ DATABASES = {
 _db = DATABASES["default"]
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
+# A dead database must fail fast, so /health/ can answer 503 in time for the load balancer.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+# While the database is unreachable: safe requests are retried this many times, with
+# exponential backoff from DATABASE_RETRY_BACKOFF_SECONDS, then answered 503 + Retry-After.
+DATABASE_READ_RETRIES = env.int("DATABASE_READ_RETRIES", default=2)
+DATABASE_RETRY_BACKOFF_SECONDS = env.float("DATABASE_RETRY_BACKOFF_SECONDS", default=0.1)
+DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; IMMEDIATE takes the write lock at
     # BEGIN so concurrent writers queue on the busy timeout instead of failing.
@@ -127,11 +137,14 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     _db.setdefault("OPTIONS", {}).update(
         {
             "charset": "utf8mb4",
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
             "isolation_level": "read committed",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
         }
     )
     _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {}).update({"connect_timeout": DATABASE_CONNECT_TIMEOUT})
 
 # ------------------------------------------------------------------------------
 # Cache (and, later, throttle counters)
@@ -301,6 +314,27 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FILE = env.str("LOG_FILE", default="")
 SLOW_REQUEST_MS = env.int("SLOW_REQUEST_MS", default=1000)
+SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
+
+# ------------------------------------------------------------------------------
+# Health checks (stocks/health)
+# ------------------------------------------------------------------------------
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
+HEALTH_DISK_MIN_FREE_PERCENT = env.float("HEALTH_DISK_MIN_FREE_PERCENT", default=10.0)
+HEALTH_DISK_CRITICAL_FREE_PERCENT = env.float("HEALTH_DISK_CRITICAL_FREE_PERCENT", default=3.0)
+HEALTH_MEMORY_MAX_PERCENT = env.float("HEALTH_MEMORY_MAX_PERCENT", default=90.0)
+HEALTH_MEMORY_CRITICAL_PERCENT = env.float("HEALTH_MEMORY_CRITICAL_PERCENT", default=98.0)
+HEALTH_LOAD_MAX_PER_CPU = env.float("HEALTH_LOAD_MAX_PER_CPU", default=2.0)
+
+# gunicorn reads these too (gunicorn.conf.py); /system/memory/ reports them.
+GUNICORN = {
+    "workers": env.int("WEB_CONCURRENCY", default=(os.cpu_count() or 1) * 2 + 1),
+    "timeout": env.int("GUNICORN_TIMEOUT", default=30),
+    "graceful_timeout": env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30),
+    "max_requests": env.int("GUNICORN_MAX_REQUESTS", default=2000),
+    "max_requests_jitter": env.int("GUNICORN_MAX_REQUESTS_JITTER", default=200),
+}
 
 _handlers = {
     "console": {

@@ -1,0 +1,45 @@
+"""Who may read the operator health views: staff sessions, or the HEALTH_TOKEN bearer."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from rest_framework import authentication, exceptions, permissions
+
+
+class HealthOperator:
+    """The caller authenticated by HEALTH_TOKEN: an operator, not a database user."""
+
+    is_authenticated = True
+    is_staff = True
+    is_active = True
+    username = "health-token"
+
+
+class HealthTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <HEALTH_TOKEN>``; disabled while HEALTH_TOKEN is empty."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed bearer token.")
+        expected = settings.HEALTH_TOKEN.encode()
+        if not expected or not hmac.compare_digest(header[1], expected):
+            raise exceptions.AuthenticationFailed("Invalid health token.")
+        return HealthOperator(), None
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="health"'
+
+
+class IsOperator(permissions.BasePermission):
+    message = "Operator views need a staff session or the health token."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff)

@@ -1,0 +1,200 @@
+"""The checks: one small class per dependency."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from .base import CheckDegraded, CheckDown, HealthCheck
+
+
+def _db_error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(
+        ": "
+    )
+
+
+class DatabaseCheck(HealthCheck):
+    """A round trip to the database."""
+
+    name, category, uses_database = "database", "database", True
+
+    def check(self):
+        connection = connections[DEFAULT_DB_ALIAS]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except DatabaseError as exc:
+            raise CheckDown(f"{connection.vendor} unreachable ({_db_error(exc)})") from exc
+        return f"{connection.vendor} answered", {"vendor": connection.vendor}
+
+
+class MigrationsCheck(HealthCheck):
+    """Every migration on disk is applied."""
+
+    name, category, uses_database = "migrations", "database", True
+
+    def check(self):
+        connection = connections[DEFAULT_DB_ALIAS]
+        try:
+            executor = MigrationExecutor(connection)
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except DatabaseError as exc:
+            raise CheckDown(f"cannot read migration state ({_db_error(exc)})") from exc
+        if plan:
+            pending = [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+            raise CheckDown(f"{len(pending)} migration(s) not applied: {', '.join(pending[:5])}")
+        return "all migrations applied"
+
+
+class CacheCheck(HealthCheck):
+    """Write, read back and delete a key. A broken cache degrades: the API reads the database."""
+
+    name, category = "cache", "cache"
+
+    def check(self):
+        key, value = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+        cache = caches["default"]
+        backend = type(cache).__name__
+        try:
+            cache.set(key, value, timeout=10)
+            read = cache.get(key)
+            cache.delete(key)
+        except Exception as exc:
+            raise CheckDegraded(f"{backend} failed: {type(exc).__name__}") from exc
+        if read != value:
+            raise CheckDegraded(f"{backend} did not return what was written")
+        return f"{backend} read/write ok", {"backend": backend}
+
+
+def _celery_app():
+    from stockscanner_django.celery import app
+
+    return app
+
+
+class BrokerCheck(HealthCheck):
+    """The Celery broker accepts a connection."""
+
+    name, category = "broker", "queue"
+
+    def check(self):
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            return "eager mode: tasks run inline, no broker"
+        timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS
+        try:
+            with _celery_app().connection_for_write(connect_timeout=timeout) as conn:
+                conn.ensure_connection(max_retries=1, timeout=timeout)
+                transport = conn.transport_cls
+        except Exception as exc:
+            raise CheckDegraded(f"broker unreachable: {type(exc).__name__}") from exc
+        return f"broker reachable ({transport})"
+
+
+class WorkersCheck(HealthCheck):
+    """At least one Celery worker answers a ping."""
+
+    name, category = "workers", "queue"
+
+    def check(self):
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            return "eager mode: tasks run inline, no workers needed"
+        timeout = max(settings.HEALTH_CHECK_TIMEOUT_SECONDS - 0.5, 0.5)
+        try:
+            replies = _celery_app().control.inspect(timeout=timeout).ping() or {}
+        except Exception as exc:
+            raise CheckDegraded(f"cannot reach workers: {type(exc).__name__}") from exc
+        if not replies:
+            raise CheckDegraded("no Celery worker answered")
+        return f"{len(replies)} worker(s) answered", {"workers": sorted(replies)}
+
+
+def data_path() -> Path:
+    """Where the data lives: the SQLite file's directory, else the project directory."""
+    database = settings.DATABASES[DEFAULT_DB_ALIAS]
+    if database["ENGINE"].endswith("sqlite3") and not str(database["NAME"]).startswith(":"):
+        return Path(database["NAME"]).resolve().parent
+    return Path(settings.BASE_DIR)
+
+
+class DiskCheck(HealthCheck):
+    """Free space where the data lives."""
+
+    name, category = "disk", "system"
+
+    def check(self):
+        path = data_path()
+        usage = shutil.disk_usage(path)
+        free = usage.free / usage.total * 100
+        details = {"path": str(path), "free_percent": round(free, 1), "free_bytes": usage.free}
+        message = f"{free:.1f}% free on {path}"
+        if free < settings.HEALTH_DISK_CRITICAL_FREE_PERCENT:
+            raise CheckDown(message)
+        if free < settings.HEALTH_DISK_MIN_FREE_PERCENT:
+            raise CheckDegraded(message)
+        return message, details
+
+
+class MemoryCheck(HealthCheck):
+    """System memory in use."""
+
+    name, category = "memory", "system"
+
+    def check(self):
+        memory = psutil.virtual_memory()
+        message = f"{memory.percent:.1f}% of {memory.total // 2**20} MiB in use"
+        if memory.percent >= settings.HEALTH_MEMORY_CRITICAL_PERCENT:
+            raise CheckDown(message)
+        if memory.percent >= settings.HEALTH_MEMORY_MAX_PERCENT:
+            raise CheckDegraded(message)
+        return message, {"used_percent": memory.percent, "available_bytes": memory.available}
+
+
+class LoadCheck(HealthCheck):
+    """One-minute load average per CPU."""
+
+    name, category = "cpu", "system"
+
+    def check(self):
+        cpus = os.cpu_count() or 1
+        load1, load5, load15 = os.getloadavg()
+        per_cpu = load1 / cpus
+        message = f"load {load1:.2f} on {cpus} CPU(s) ({per_cpu:.2f} per CPU)"
+        if per_cpu >= settings.HEALTH_LOAD_MAX_PER_CPU:
+            raise CheckDegraded(message)
+        return message, {"load": [load1, load5, load15], "cpus": cpus, "per_cpu": per_cpu}
+
+
+class FreshnessCheck(HealthCheck):
+    """The newest quote is within the refresh interval plus grace (of open-market time)."""
+
+    name, category, uses_database = "freshness", "data", True
+
+    def check(self):
+        from ..market_calendar import stale_threshold
+        from ..models import Stock
+
+        threshold = stale_threshold(timezone.now())
+        active = Stock.objects.active()
+        summary = active.aggregate(
+            newest=Max("quote_time"),
+        )
+        stale = active.filter(Q(quote_time__lt=threshold) | Q(quote_time__isnull=True)).count()
+        newest = summary["newest"]
+        details = {"newest_quote": newest, "stale_stocks": stale, "stale_before": threshold}
+        if newest is None:
+            raise CheckDegraded("no quotes stored")
+        if newest < threshold:
+            raise CheckDegraded(f"market data is stale: newest quote {newest.isoformat()}")
+        return f"newest quote {newest.isoformat()}, {stale} stale stock(s)", details

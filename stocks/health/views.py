@@ -1,0 +1,153 @@
+"""
+Health endpoints. /health/, /health/live/ and /health/ready/ are for load balancers and
+orchestrators: public, fast, plain. The rest are operator views (staff session or
+``Authorization: Bearer $HEALTH_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import django
+import psutil
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..request_metrics import metrics
+from .auth import HealthTokenAuthentication, IsOperator
+from .base import DOWN, OK, overall_status
+from .database import database_report
+from .registry import LOAD_BALANCER, READINESS, run_checks
+
+PACKAGES = ("django", "djangorestframework", "celery", "django-redis", "gunicorn")
+
+
+def _plain(payload: dict, status: int) -> JsonResponse:
+    response = JsonResponse(payload, status=status)
+    # A 503 here is an answer, not an error: no error log line, no mail to ADMINS.
+    response._has_been_logged = True
+    return response
+
+
+def _verdict(names: tuple[str, ...]) -> JsonResponse:
+    results = run_checks(names)
+    status = overall_status(results)
+    payload: dict = {"status": status}
+    failing = [r for r in results if r.status != OK]
+    if failing:
+        payload["checks"] = {r.name: {"status": r.status, "message": r.message} for r in failing}
+    return _plain(payload, 503 if status == DOWN else 200)
+
+
+@never_cache
+def health(request):
+    """Load balancers: can this instance serve? (The database answers.)"""
+    return _verdict(LOAD_BALANCER)
+
+
+@never_cache
+def live(request):
+    """The process is up and answering; touches nothing else."""
+    return _plain({"status": OK}, 200)
+
+
+@never_cache
+def ready(request):
+    """Ready for traffic: database, cache and migrations."""
+    return _verdict(READINESS)
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "app": settings.SPECTACULAR_SETTINGS["VERSION"]}
+    for package in PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+class OperatorView(APIView):
+    authentication_classes = [HealthTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsOperator]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class DetailedHealthView(OperatorView):
+    """Every check, grouped by category, with the overall status and versions."""
+
+    def get(self, request):
+        results = run_checks()
+        status = overall_status(results)
+        categories: dict[str, list] = {}
+        for result in results:
+            categories.setdefault(result.category, []).append(result.as_dict())
+        response = Response(
+            {"status": status, "versions": versions(), "categories": categories},
+            status=503 if status == DOWN else 200,
+        )
+        response._has_been_logged = True
+        return response
+
+
+class MetricsView(OperatorView):
+    """Request latency percentiles per endpoint, over this worker's recent requests."""
+
+    def get(self, request):
+        return Response({"scope": "this worker process", "endpoints": metrics.endpoints()})
+
+
+class PerformanceView(OperatorView):
+    """The slowest endpoints (by p95) and the slowest recent queries."""
+
+    def get(self, request):
+        endpoints = [e for e in metrics.endpoints() if e["p95_ms"] is not None]
+        endpoints.sort(key=lambda e: e["p95_ms"], reverse=True)
+        return Response(
+            {
+                "scope": "this worker process",
+                "slow_request_ms": settings.SLOW_REQUEST_MS,
+                "slow_query_ms": settings.SLOW_QUERY_MS,
+                "slowest_endpoints": endpoints[:10],
+                "slow_queries": metrics.slow_queries(),
+            }
+        )
+
+
+class DatabaseView(OperatorView):
+    """Vendor, table sizes and row counts, declared indexes present or missing."""
+
+    def get(self, request):
+        return Response(database_report())
+
+
+class MemoryView(OperatorView):
+    """This process's memory, the system's, and how gunicorn recycles workers."""
+
+    def get(self, request):
+        process = psutil.Process()
+        memory = process.memory_info()
+        system = psutil.virtual_memory()
+        return Response(
+            {
+                "process": {"pid": process.pid, "rss_bytes": memory.rss, "vms_bytes": memory.vms},
+                "system": {
+                    "total_bytes": system.total,
+                    "available_bytes": system.available,
+                    "used_percent": system.percent,
+                },
+                "gunicorn": settings.GUNICORN,
+                "python": sys.version.split()[0],
+                "django": django.get_version(),
+            }
+        )
