@@ -25,7 +25,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _prepare(stocks: int) -> None:
+def _prepare(stocks: int, reuse: bool) -> None:
     import django
 
     django.setup()
@@ -36,6 +36,11 @@ def _prepare(stocks: int) -> None:
     if connection.vendor == "mysql":
         _create_mysql_database(connection.settings_dict)
     call_command("migrate", verbosity=0)
+    from stocks.models import Stock
+
+    if reuse and Stock.objects.count() >= stocks:
+        print("reusing the loaded data", file=sys.stderr)
+        return
     started = time.perf_counter()
     call_command("load_sample_data", synthetic=stocks)
     print(f"data ready in {time.perf_counter() - started:.0f}s", file=sys.stderr)
@@ -110,9 +115,12 @@ def main() -> None:
     parser.add_argument("--stocks", type=int, default=100_000, help="synthetic stocks to add")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per endpoint")
+    parser.add_argument(
+        "--reuse", action="store_true", help="skip loading when the database is already loaded"
+    )
     args = parser.parse_args()
 
-    _prepare(args.stocks)
+    _prepare(args.stocks, args.reuse)
     from django.db import connection
     from django.test import Client
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -73,6 +73,25 @@ def _code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
+def database_is_down(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """
+    After a database error: is the server gone (an outage, 503), or was it the query
+    (no such table, unknown column: a bug, 500)? No connection means opening one failed;
+    an open one that still answers a ping means the database is up.
+    """
+    connection = connections[using]
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except DatabaseError:
+        return True
+
+
+def is_outage(exc: Exception) -> bool:
+    return isinstance(exc, DATABASE_ERRORS) and database_is_down()
+
+
 def database_unavailable_response(request, exc: Exception) -> JsonResponse:
     """
     503 with ``Retry-After`` for a database outage. Marked as logged so Django does not
@@ -97,7 +116,7 @@ def database_unavailable_response(request, exc: Exception) -> JsonResponse:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | JsonResponse | None:
     """DRF's handler (which maps Http404/PermissionDenied and sets headers), re-bodied."""
-    if isinstance(exc, DATABASE_ERRORS):
+    if is_outage(exc):
         return database_unavailable_response(context["request"], exc)
     response = exception_handler(exc, context)
     if response is None:

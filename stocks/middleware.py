@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import connection, connections
 
-from .errors import DATABASE_ERRORS, database_unavailable_response
+from .errors import database_unavailable_response, is_outage
 from .request_context import request_id
 from .request_metrics import metrics
 
@@ -39,19 +39,20 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response["X-Request-ID"] = rid
+            response["X-Response-Time"] = f"{elapsed_ms:.1f}ms"
+            if elapsed_ms >= settings.SLOW_REQUEST_MS:
+                logger.warning(
+                    "slow request %s %s took %.0f ms",
+                    request.method,
+                    request.path,
+                    elapsed_ms,
+                    extra={"duration_ms": round(elapsed_ms, 1), "status": response.status_code},
+                )
         finally:
+            # Only now: the slow-request line above must still carry the request id.
             request_id.reset(token)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        response["X-Request-ID"] = rid
-        response["X-Response-Time"] = f"{elapsed_ms:.1f}ms"
-        if elapsed_ms >= settings.SLOW_REQUEST_MS:
-            logger.warning(
-                "slow request %s %s took %.0f ms",
-                request.method,
-                request.path,
-                elapsed_ms,
-                extra={"duration_ms": round(elapsed_ms, 1), "status": response.status_code},
-            )
         return response
 
 
@@ -114,6 +115,6 @@ class DatabaseOutageMiddleware:
 
     def process_exception(self, request, exception):
         # Views outside DRF (DRF's own handler covers the API views).
-        if isinstance(exception, DATABASE_ERRORS):
+        if is_outage(exception):
             return database_unavailable_response(request, exception)
         return None

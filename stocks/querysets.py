@@ -223,6 +223,9 @@ class StockQuerySet(models.QuerySet):
         from .search import allowed_typos, fuzzy_terms, normalize_query
 
         ticker, words = normalize_query(query)
+        # A one-letter word beside longer ones ("B" of "BRK.B", "a" of "a schulman") narrows
+        # almost nothing and would scan every name word with that letter.
+        words = [w for w in words if len(w) > 1] or words
         terms = self.model._meta.get_field("search_terms").related_model.objects
         base = self.active().list_columns()
         by_size = [F("market_cap").desc(nulls_last=True), "ticker"]

@@ -8,6 +8,7 @@ import unicodedata
 from .tickers import InvalidTicker, normalize_ticker
 
 MAX_TERM_LENGTH = 64
+MIN_PARTIAL_FUZZY = 5
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -62,16 +63,21 @@ def allowed_typos(word: str) -> int:
 
 def fuzzy_terms(word: str, candidates: list[str]) -> list[str]:
     """
-    Candidates close to ``word``: within the allowed edit distance of the whole word or
-    of the candidate's prefix of the same length (so "microsft" finds "microsoft" and a
-    typo in a partly typed word still matches).
+    Candidates close to ``word``: within the allowed edit distance of the whole word or,
+    for words of ``MIN_PARTIAL_FUZZY`` letters or more, of the candidate's prefix of the
+    same length (so "microsft" finds "microsoft" and a typo in a partly typed word still
+    matches). Shorter words match whole words only: one typo in the first three letters
+    of every name word would match nearly anything ("brk" -> "bright", "brands").
     """
     limit = allowed_typos(word)
     if limit == 0:
         return []
+    partial = len(word) >= MIN_PARTIAL_FUZZY
     close = []
     for term in candidates:
-        head = term[: len(word)]
-        if min(edit_distance(word, term, limit), edit_distance(word, head, limit)) <= limit:
+        distance = edit_distance(word, term, limit)
+        if partial and distance > limit:
+            distance = edit_distance(word, term[: len(word)], limit)
+        if distance <= limit:
             close.append(term)
     return close

@@ -1,6 +1,10 @@
-"""Response headers: CORS for the WordPress origin, ETag/304, gzip."""
+"""Response headers: CORS for the WordPress origin, ETag/304, gzip, request id."""
+
+import logging
 
 import pytest
+
+from stocks.logging import RequestIdFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +60,21 @@ def test_gzip__large_bodies_compressed_when_accepted(api, stock_factory):
     response = api.get("/api/stocks/", HTTP_ACCEPT_ENCODING="gzip")
     assert response["Content-Encoding"] == "gzip"
     assert response.content[:2] == b"\x1f\x8b"
+
+
+def test_slow_request__logged_with_its_request_id(api, settings):
+    """The slow-request warning carries the id of the request it is about."""
+    settings.SLOW_REQUEST_MS = 0
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.addFilter(RequestIdFilter())  # as the console and file handlers have
+    handler.emit = records.append
+    logger = logging.getLogger("stocks.requests")
+    logger.addHandler(handler)
+    try:
+        response = api.get("/health/live/", HTTP_X_REQUEST_ID="slow-1")
+    finally:
+        logger.removeHandler(handler)
+    assert response["X-Request-ID"] == "slow-1"
+    slow = [r for r in records if r.getMessage().startswith("slow request")]
+    assert [r.request_id for r in slow] == ["slow-1"]

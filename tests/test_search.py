@@ -35,9 +35,12 @@ CAT_UNIVERSE = [
     ("CATY", "Cathay General Bancorp", 3 * BILLION),  # ticker prefix, larger
     ("CPRX", "Catalyst Pharmaceuticals Inc", 2 * BILLION),  # name word prefix
     ("CTLT", "Catalent Inc", 10 * BILLION),  # name word prefix, larger
-    ("CBT", "Cabot Corp", 1 * BILLION),  # fuzzy: "cab" is one edit from "cat"
+    ("CBT", "Cab Corp", 1 * BILLION),  # fuzzy: the word "cab" is one edit from "cat"
     ("CRTH", "Cart Holdings Inc", 5 * BILLION),  # fuzzy: "car" is one edit from "cat", larger
     ("KO", "Coca-Cola Co", 250 * BILLION),  # no match: every word is two edits away
+    # No match: a 3-letter query is compared with whole words only, not with the first
+    # three letters of longer ones ("cab" of "cabot"), which would match nearly anything.
+    ("CBOT", "Cabot Microelectronics", 20 * BILLION),
 ]
 
 

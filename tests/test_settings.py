@@ -77,3 +77,23 @@ def test_settings__production_starts_with_real_secret():
         DJANGO_ENV="production", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="api.example.com"
     )
     assert result.returncode == 0, result.stderr
+
+
+def _variables() -> set[str]:
+    import re
+
+    settings_source = (ROOT / "stockscanner_django" / "settings.py").read_text()
+    gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
+    return set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source)) | set(
+        re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", gunicorn_source)
+    )
+
+
+def test_settings__every_variable_documented():
+    """Every environment variable the app reads is in README.md and .env.example."""
+    variables = _variables()
+    assert "DATABASE_URL" in variables and "PORT" in variables
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    assert sorted(v for v in variables if f"`{v}`" not in readme) == []
+    assert sorted(v for v in variables if f"\n{v}=" not in example) == []

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ..querysets import (
     DEFAULT_ORDERING,
@@ -37,6 +39,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError("Enter true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
 
@@ -60,6 +63,7 @@ class TickerListField(forms.CharField):
         return list(dict.fromkeys(tickers))
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TickerListFilter(filters.Filter):
     field_class = TickerListField
 

@@ -72,6 +72,8 @@ class _IdsFirst:
 
 
 class _PageNumber(PageNumberPagination):
+    page_size_query_param = "page_size"  # documents it in the schema; get_page_size parses
+
     def get_page_size(self, request) -> int:
         return _page_size(request)
 

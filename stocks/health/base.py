@@ -68,6 +68,9 @@ class HealthCheck:
     name = ""
     category = ""
     uses_database = False
+    # What no answer in time means. A dependency the API can do without (cache, queue)
+    # degrades when it hangs, just as when it refuses: a hung Redis must not fail readiness.
+    timeout_status = DOWN
 
     def check(self) -> str | tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -84,7 +87,7 @@ class HealthCheck:
             message, details = outcome if isinstance(outcome, tuple) else (outcome, {})
             status = OK
         except FutureTimeout:
-            status = DOWN
+            status = self.timeout_status
             message = f"no answer within {settings.HEALTH_CHECK_TIMEOUT_SECONDS}s"
             details = {}
         except CheckDown as exc:

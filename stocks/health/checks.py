@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from .base import CheckDegraded, CheckDown, HealthCheck
+from .base import DEGRADED, CheckDegraded, CheckDown, HealthCheck
 
 
 def _db_error(exc: Exception) -> str:
@@ -61,7 +61,7 @@ class MigrationsCheck(HealthCheck):
 class CacheCheck(HealthCheck):
     """Write, read back and delete a key. A broken cache degrades: the API reads the database."""
 
-    name, category = "cache", "cache"
+    name, category, timeout_status = "cache", "cache", DEGRADED
 
     def check(self):
         key, value = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
@@ -84,18 +84,33 @@ def _celery_app():
     return app
 
 
+def _broker_budget() -> float:
+    # Half the check's time: the Redis transport overruns a ping's reply window by up to
+    # ~0.6 s (it polls), and a check that overruns is reported as not answering at all.
+    return settings.HEALTH_CHECK_TIMEOUT_SECONDS / 2
+
+
+def _broker_connection(timeout: float):
+    """A connected broker connection, or the error; one immediate retry, no backoff sleep."""
+    conn = _celery_app().connection_for_write(connect_timeout=timeout)
+    try:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+    except Exception:
+        conn.release()
+        raise
+    return conn
+
+
 class BrokerCheck(HealthCheck):
     """The Celery broker accepts a connection."""
 
-    name, category = "broker", "queue"
+    name, category, timeout_status = "broker", "queue", DEGRADED
 
     def check(self):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             return "eager mode: tasks run inline, no broker"
-        timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS
         try:
-            with _celery_app().connection_for_write(connect_timeout=timeout) as conn:
-                conn.ensure_connection(max_retries=1, timeout=timeout)
+            with _broker_connection(_broker_budget()) as conn:
                 transport = conn.transport_cls
         except Exception as exc:
             raise CheckDegraded(f"broker unreachable: {type(exc).__name__}") from exc
@@ -105,16 +120,20 @@ class BrokerCheck(HealthCheck):
 class WorkersCheck(HealthCheck):
     """At least one Celery worker answers a ping."""
 
-    name, category = "workers", "queue"
+    name, category, timeout_status = "workers", "queue", DEGRADED
 
     def check(self):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             return "eager mode: tasks run inline, no workers needed"
-        timeout = max(settings.HEALTH_CHECK_TIMEOUT_SECONDS - 0.5, 0.5)
+        timeout = _broker_budget()
         try:
-            replies = _celery_app().control.inspect(timeout=timeout).ping() or {}
+            # Connect first, within the budget: inspect() alone would wait out Celery's own
+            # connection retries when the broker is down.
+            with _broker_connection(timeout) as conn:
+                replies = _celery_app().control.inspect(timeout=timeout, connection=conn).ping()
         except Exception as exc:
             raise CheckDegraded(f"cannot reach workers: {type(exc).__name__}") from exc
+        replies = replies or {}
         if not replies:
             raise CheckDegraded("no Celery worker answered")
         return f"{len(replies)} worker(s) answered", {"workers": sorted(replies)}

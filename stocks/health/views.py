@@ -41,7 +41,9 @@ def _verdict(names: tuple[str, ...]) -> JsonResponse:
     payload: dict = {"status": status}
     failing = [r for r in results if r.status != OK]
     if failing:
-        payload["checks"] = {r.name: {"status": r.status, "message": r.message} for r in failing}
+        # Names and statuses only: these views are public, and a message can carry internals
+        # (a database error names its host). Operators read the messages on /health/detailed/.
+        payload["checks"] = {r.name: {"status": r.status} for r in failing}
     return _plain(payload, 503 if status == DOWN else 200)
 
 

@@ -1,0 +1,50 @@
+"""
+The cache's key namespaces: the one place that says which key prefixes the app uses.
+
+Every cache key the app writes must start with one of these prefixes, so operators can
+clear one kind of entry (``manage.py clear_cache --namespace search``) without touching
+the rest. Build keys with ``cache_key()`` or start them with ``NAMESPACES[...]``; a key
+outside every namespace is only ever removed by ``clear_cache --all``.
+
+These are the app's own keys: the cache backend adds its ``KEY_PREFIX`` and version in
+front of them (``stockscanner:1:stocks:data-version`` in Redis), and clearing accounts for
+that.
+
+Known keys:
+- ``stocks:data-version`` (``stocks/data_version.py``): the counter cached responses are
+  keyed on. ``clear_cache`` never deletes it: resetting it to 1 could make answers cached
+  under an old version 1 current again.
+- ``health:<uuid>``: the cache health check's probe, written and deleted within one check
+  (10-second expiry), deliberately outside the namespaces.
+"""
+
+from __future__ import annotations
+
+NAMESPACES: dict[str, str] = {
+    "stocks": "stocks:",  # stock lists, details, the data version
+    "search": "search:",  # ranked search answers
+    "history": "history:",  # chart history (OHLCV bars)
+    "market": "market:",  # sector summary, movers, other market aggregates
+    "throttle": "throttle:",  # rate-limit counters
+}
+
+
+class UnknownNamespace(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown cache namespace {name!r}; known: {', '.join(NAMESPACES)}")
+        self.name = name
+
+
+def cache_key(namespace: str, *parts: object) -> str:
+    """``cache_key("search", "v3", "berkshire")`` -> ``"search:v3:berkshire"``."""
+    if namespace not in NAMESPACES:
+        raise UnknownNamespace(namespace)
+    return NAMESPACES[namespace] + ":".join(str(part) for part in parts)
+
+
+def namespace_of(key: str) -> str | None:
+    """The namespace a key belongs to, or None when it is outside every namespace."""
+    for name, prefix in NAMESPACES.items():
+        if key.startswith(prefix):
+            return name
+    return None

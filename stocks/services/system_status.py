@@ -1,0 +1,189 @@
+"""
+What an operator wants to know at a glance: versions, configuration, data in the
+database, its freshness, pending migrations and Celery workers.
+
+``system_status`` never raises for an unavailable dependency: it reports it. The report
+says "down" when the database is unreachable, "attention" when something needs a look
+(pending migrations, stale data, no Celery worker while tasks are not run inline).
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from ..health import CHECKS, OK
+from ..health.database import table_stats
+from ..market_calendar import stale_threshold
+from ..models import Stock
+from .database_maintenance import describe_error
+
+PACKAGES = {"django": "django", "drf": "djangorestframework", "celery": "celery"}
+OK_STATUS, ATTENTION, DOWN = "ok", "attention", "down"
+
+
+@dataclass
+class StatusReport:
+    versions: dict[str, str]
+    configuration: dict[str, Any]
+    database: dict[str, Any] = field(default_factory=dict)
+    freshness: dict[str, Any] = field(default_factory=dict)
+    migrations: dict[str, Any] = field(default_factory=dict)
+    workers: dict[str, Any] = field(default_factory=dict)
+    attention: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.database.get("reachable"):
+            return DOWN
+        return ATTENTION if self.attention else OK_STATUS
+
+    @property
+    def exit_code(self) -> int:
+        return {OK_STATUS: 0, ATTENTION: 1, DOWN: 2}[self.status]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "attention": self.attention,
+            "versions": self.versions,
+            "configuration": self.configuration,
+            "database": self.database,
+            "freshness": self.freshness,
+            "migrations": self.migrations,
+            "workers": self.workers,
+        }
+
+
+def system_status(*, using: str = DEFAULT_DB_ALIAS) -> StatusReport:
+    report = StatusReport(versions=versions(), configuration=configuration(using=using))
+    report.workers = workers()
+    if report.workers["status"] != OK:
+        report.attention.append(f"Celery workers: {report.workers['message']}")
+
+    try:
+        connections[using].ensure_connection()
+    except DatabaseError as exc:
+        report.database = {"reachable": False, "error": describe_error(exc)}
+        report.attention.append(f"database unreachable: {report.database['error']}")
+        return report
+    report.database = {"reachable": True}
+
+    try:
+        report.database["tables"] = table_stats(using)
+    except DatabaseError as exc:
+        report.database["error"] = describe_error(exc)
+        report.attention.append(f"cannot count rows: {report.database['error']}")
+
+    try:
+        pending = pending_migrations(using=using)
+    except DatabaseError as exc:
+        report.migrations = {"error": describe_error(exc)}
+        report.attention.append(f"cannot read migration state: {report.migrations['error']}")
+    else:
+        report.migrations = {"pending": pending}
+        if pending:
+            report.attention.append(f"{len(pending)} migration(s) not applied")
+
+    try:
+        report.freshness = freshness(using=using, now=timezone.now())
+    except DatabaseError as exc:
+        report.freshness = {"error": describe_error(exc)}
+        report.attention.append(f"cannot read quotes: {report.freshness['error']}")
+    else:
+        stale, active = report.freshness["stale_stocks"], report.freshness["active_stocks"]
+        if report.freshness["newest_quote"] is None:
+            report.attention.append("no quotes stored")
+        elif stale:
+            report.attention.append(f"{stale} of {active} active stock(s) have stale quotes")
+    return report
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for label, package in PACKAGES.items():
+        try:
+            found[label] = version(package)
+        except PackageNotFoundError:
+            found[label] = "not installed"
+    found["app"] = settings.SPECTACULAR_SETTINGS["VERSION"]
+    return found
+
+
+def configuration(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
+    """The settings that decide how this instance runs, with every password masked."""
+    database = connections[using].settings_dict
+    cache = settings.CACHES["default"]
+    location = cache.get("LOCATION", "")
+    locations = location if isinstance(location, list | tuple) else [location]
+    return {
+        "django_env": settings.DJANGO_ENV,
+        "debug": settings.DEBUG,
+        "database": {
+            "vendor": connections[using].vendor,
+            "name": str(database["NAME"]),
+            "host": database.get("HOST") or "",
+            "port": str(database.get("PORT") or ""),
+            "user": database.get("USER") or "",
+        },
+        "cache": {
+            "backend": cache["BACKEND"],
+            "location": ", ".join(mask_url(str(item)) for item in locations if item),
+        },
+        "celery": {
+            "broker_url": mask_url(settings.CELERY_BROKER_URL),
+            "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        },
+    }
+
+
+def mask_url(url: str) -> str:
+    """``redis://:secret@host:6379/0`` -> ``redis://:****@host:6379/0``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:****@{host}"))
+
+
+def pending_migrations(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Migrations on disk not yet applied to the database, in the order migrate runs them."""
+    executor = MigrationExecutor(connections[using])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+def freshness(*, using: str = DEFAULT_DB_ALIAS, now: datetime) -> dict[str, Any]:
+    """The newest quote, and how many active stocks have a stale quote or none."""
+    threshold = stale_threshold(now)
+    active = Stock.objects.using(using).active()
+    summary = active.aggregate(newest=Max("quote_time"))
+    return {
+        "newest_quote": summary["newest"],
+        "stale_before": threshold,
+        "active_stocks": active.count(),
+        "stale_stocks": active.filter(
+            Q(quote_time__lt=threshold) | Q(quote_time__isnull=True)
+        ).count(),
+    }
+
+
+def workers() -> dict[str, Any]:
+    """The Celery workers that answer a ping (the health check's, with its short timeout)."""
+    result = CHECKS["workers"].run()
+    return {
+        "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "status": result.status,
+        "message": result.message,
+        "seen": result.details.get("workers", []),
+    }

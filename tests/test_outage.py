@@ -1,0 +1,324 @@
+"""
+The database goes away and comes back: 503 + Retry-After (never a 500, never a mail),
+/health/ fails fast, safe requests are retried, and the next request after the database
+returns succeeds with nothing restarted.
+
+The MySQL tests never touch the shared server: Django talks to it through a TCP proxy
+(tests/support/tcp_proxy.py) that the test cuts and restores. They need MySQL/MariaDB;
+on another backend they are skipped as a backend mismatch (the proxy forwards to MySQL).
+The last tests make the database unusable another way and run on every backend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connection, connections
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from .factories import StockFactory
+from .support.tcp_proxy import TcpProxy
+
+# Connections are closed and reopened mid-test, which a test wrapped in a transaction
+# cannot survive.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+API_PATHS = (
+    "/api/stocks/",
+    "/api/stocks/AAPL/",
+    "/api/stocks/AAPL/history/",
+    "/api/stocks/search/?q=apple",
+    "/api/market/sectors/",
+    "/api/market/movers/",
+)
+ADMINS = [("Ops", "ops@example.com")]
+# A POST that reaches the database (the API itself is read-only).
+SIGN_IN = {"username": "ops", "password": "secret"}
+
+
+@pytest.fixture(autouse=True)
+def _outage_settings(settings):
+    settings.ADMINS = ADMINS
+    settings.DATABASE_READ_RETRIES = 2
+    settings.DATABASE_RETRY_BACKOFF_SECONDS = 0
+    settings.DATABASE_RETRY_AFTER_SECONDS = 7
+
+
+@pytest.fixture
+def db_proxy(transactional_db) -> Iterator[TcpProxy]:
+    """The default connection goes through a proxy the test can cut (MySQL only)."""
+    if connection.vendor != "mysql":
+        pytest.skip(f"backend mismatch: needs MySQL/MariaDB, this run uses {connection.vendor}")
+    db = connection.settings_dict
+    saved = {key: db[key] for key in ("HOST", "PORT", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    # "localhost" (or no host) would make mysqlclient use the Unix socket.
+    upstream_host = db["HOST"] if db["HOST"] not in ("", "localhost") else "127.0.0.1"
+    proxy = TcpProxy((upstream_host, int(db["PORT"] or 3306))).start()
+    connection.close()
+    db.update(HOST=proxy.address[0], PORT=str(proxy.port))
+    try:
+        yield proxy
+    finally:
+        connection.close()
+        db.update(saved)
+        proxy.cut()
+
+
+@pytest.fixture
+def persistent_connection(db_proxy) -> TcpProxy:
+    """
+    As in production, the connection outlives a request (the test settings set
+    CONN_MAX_AGE=0); CONN_HEALTH_CHECKS is the project's own setting.
+    """
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    return db_proxy
+
+
+@pytest.fixture
+def connect_attempts(monkeypatch) -> list[int]:
+    """The port of each attempt to open a database connection, successful or not."""
+    attempts: list[int] = []
+    wrapper_class = type(connections[DEFAULT_DB_ALIAS])
+    open_connection = wrapper_class.get_new_connection
+
+    def counting(self, conn_params):
+        attempts.append(conn_params["port"])
+        return open_connection(self, conn_params)
+
+    monkeypatch.setattr(wrapper_class, "get_new_connection", counting)
+    return attempts
+
+
+@pytest.fixture
+def server() -> Callable[[str], HttpResponse]:
+    """
+    GET through Django's WSGI handler the way gunicorn calls it. Unlike the test client
+    this sends request_started/request_finished, whose close_old_connections is what
+    checks, reuses or drops a persistent connection between requests.
+    """
+    handler, factory = WSGIHandler(), RequestFactory()
+
+    def get(path: str) -> HttpResponse:
+        response = handler(factory.get(path).environ, lambda status, headers, exc_info=None: None)
+        response.close()  # what the WSGI server does once the body is sent
+        return response
+
+    return get
+
+
+@pytest.fixture
+def failed_queries() -> Iterator[list[DatabaseError]]:
+    """The database errors raised by queries while the test runs."""
+    failures: list[DatabaseError] = []
+
+    def record(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError as exc:
+            failures.append(exc)
+            raise
+
+    with connection.execute_wrapper(record):
+        yield failures
+
+
+def assert_database_unavailable(response, settings) -> None:
+    """The 503 JSON error body with Retry-After, not a 500 and not HTML."""
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == str(settings.DATABASE_RETRY_AFTER_SECONDS)
+    error = json.loads(response.content)["error"]
+    assert error["status"] == 503
+    assert error["code"] == "database_unavailable"
+    assert error["details"] == {"retry_after": settings.DATABASE_RETRY_AFTER_SECONDS}
+    assert error["request_id"] == response["X-Request-ID"]
+
+
+# --- the database is gone ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+def test_api_during_outage__503_json_with_retry_after(api, db_proxy, settings, path):
+    """Every API endpoint answers the JSON 503 with Retry-After while the database is gone."""
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    db_proxy.cut()
+    assert_database_unavailable(api.get(path), settings)
+
+
+def test_signed_in_request_during_outage__503(api, db_proxy, settings, django_user_model):
+    """A request with a session cookie (whose lookup fails first) gets the same 503."""
+    api.force_login(django_user_model.objects.create_user("ops", password="secret"))
+    db_proxy.cut()
+    assert_database_unavailable(api.get("/api/stocks/"), settings)
+
+
+def test_outage__mails_nobody(api, client, db_proxy, settings, mailoutbox, caplog):
+    """However many requests fail, ADMINS get no mail and nothing is logged as an error."""
+    db_proxy.cut()
+    for _ in range(5):
+        for path in API_PATHS:
+            assert_database_unavailable(api.get(path), settings)
+        assert client.get("/health/").status_code == 503
+    assert_database_unavailable(client.post("/admin/login/", SIGN_IN), settings)
+    assert mailoutbox == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any(r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_health_during_outage__503_within_a_second(client, db_proxy):
+    """/health/ reports the database down with a 503, fast (a refused connect fails at once)."""
+    db_proxy.cut()
+    started = time.perf_counter()
+    response = client.get("/health/")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["checks"]["database"]["status"] == "down"
+    assert elapsed < 1.0, f"/health/ took {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_safe_request_during_outage__retried(api, db_proxy, settings, connect_attempts, method):
+    """GET and HEAD try the database 1 + DATABASE_READ_RETRIES times before the 503."""
+    settings.DATABASE_READ_RETRIES = 3
+    db_proxy.cut()
+    response = getattr(api, method)("/api/stocks/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(settings.DATABASE_RETRY_AFTER_SECONDS)
+    assert connect_attempts == [db_proxy.port] * 4
+
+
+def test_unsafe_request_during_outage__not_retried(client, db_proxy, settings, connect_attempts):
+    """A POST (the admin login: the API is read-only) tries the database once: 503, no retry."""
+    settings.DATABASE_READ_RETRIES = 3
+    db_proxy.cut()
+    response = client.post("/admin/login/", SIGN_IN)
+    assert_database_unavailable(response, settings)
+    assert connect_attempts == [db_proxy.port]
+
+
+# --- the database comes back ----------------------------------------------------------------
+
+
+def test_database_back__next_request_succeeds(server, persistent_connection, settings):
+    """After the outage the next request reconnects by itself: nothing is restarted."""
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert server("/api/stocks/AAPL/").status_code == 200
+
+    proxy.cut()
+    assert_database_unavailable(server("/api/stocks/AAPL/"), settings)
+    assert server("/health/").status_code == 503
+
+    proxy.restore()
+    assert server("/health/").status_code == 200
+    response = server("/api/stocks/AAPL/")
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content)["ticker"] == "AAPL"
+
+
+def test_connection_dropped_between_requests__health_check_reconnects(
+    server, persistent_connection, failed_queries
+):
+    """A persistent connection that died while idle is replaced before the first query."""
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert server("/api/stocks/AAPL/").status_code == 200
+    opened = proxy.accepted
+
+    proxy.drop_connections()
+    response = server("/api/stocks/AAPL/")
+
+    assert response.status_code == 200, response.content
+    assert failed_queries == []  # CONN_HEALTH_CHECKS caught it, no retry was needed
+    assert proxy.accepted == opened + 1
+
+
+def test_connection_dropped_mid_request__recovers_on_retry(
+    server, persistent_connection, failed_queries
+):
+    """A connection that dies after the request started using it is reopened by the retry."""
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert server("/api/stocks/AAPL/").status_code == 200
+    opened = proxy.accepted
+    dropped = []
+
+    def die_before_first_query(execute, sql, params, many, context):
+        if not dropped:  # after the health check passed, before the first query
+            dropped.append(sql)
+            proxy.drop_connections()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(die_before_first_query):
+        response = server("/api/stocks/AAPL/")
+
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content)["ticker"] == "AAPL"
+    assert len(failed_queries) == 1  # the first attempt failed...
+    assert proxy.accepted == opened + 1  # ...and the retry reconnected once
+
+
+# --- every backend ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def unusable_database(monkeypatch) -> list[str]:
+    """Every connect fails as if the server were gone (any backend); lists the attempts."""
+    attempts: list[str] = []
+
+    def refuse(self):
+        attempts.append(self.alias)
+        raise OperationalError("simulated outage: the database is unreachable")
+
+    wrapper = type(connections[DEFAULT_DB_ALIAS])
+    monkeypatch.setattr(wrapper, "ensure_connection", refuse)
+    # A gone server also fails the ping on a connection opened before it went away.
+    monkeypatch.setattr(wrapper, "is_usable", lambda self: False)
+    return attempts
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+def test_database_unusable__503_on_every_backend(
+    api, client, unusable_database, settings, mailoutbox, path
+):
+    """With no usable database, on any backend: the JSON 503, Retry-After, /health/ 503."""
+    assert_database_unavailable(api.get(path), settings)
+    assert unusable_database == [DEFAULT_DB_ALIAS] * (1 + settings.DATABASE_READ_RETRIES)
+    assert client.get("/health/").status_code == 503
+    assert mailoutbox == []
+
+
+def test_retry_backoff__doubles_each_time(api, unusable_database, settings, monkeypatch):
+    """The waits between retries start at DATABASE_RETRY_BACKOFF_SECONDS and double."""
+    settings.DATABASE_READ_RETRIES = 3
+    settings.DATABASE_RETRY_BACKOFF_SECONDS = 0.25
+    waits: list[float] = []
+    monkeypatch.setattr("stocks.middleware.time.sleep", waits.append)
+    assert api.get("/api/stocks/").status_code == 503
+    assert waits == [0.25, 0.5, 1.0]
+
+
+def test_query_error__on_live_database_is_a_500_not_an_outage(settings, mailoutbox, monkeypatch):
+    """A failing query against a database that answers (a bug) is a 500 and is mailed."""
+    from rest_framework.test import APIClient
+
+    from stocks.querysets import StockQuerySet
+
+    def broken(self):
+        self.count()  # the connection is open and answering, as in any real query error
+        raise OperationalError("no such column: stocks_stock.nonexistent")
+
+    monkeypatch.setattr(StockQuerySet, "sector_summary", broken)
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    response = APIClient(raise_request_exception=False).get("/api/market/sectors/")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert len(mailoutbox) == 1
