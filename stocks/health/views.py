@@ -6,9 +6,7 @@ orchestrators: public, fast, plain. The rest are operator views (staff session o
 
 from __future__ import annotations
 
-import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import django
 import psutil
@@ -24,8 +22,7 @@ from .auth import HealthTokenAuthentication, IsOperator
 from .base import DOWN, OK, overall_status
 from .database import database_report
 from .registry import LOAD_BALANCER, READINESS, run_checks
-
-PACKAGES = ("django", "djangorestframework", "celery", "django-redis", "gunicorn")
+from .report import HealthReport, versions
 
 
 def _plain(payload: dict, status: int) -> JsonResponse:
@@ -65,16 +62,6 @@ def ready(request):
     return _verdict(READINESS)
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "app": settings.SPECTACULAR_SETTINGS["VERSION"]}
-    for package in PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 class OperatorView(APIView):
     authentication_classes = [HealthTokenAuthentication, SessionAuthentication]
     permission_classes = [IsOperator]
@@ -89,14 +76,9 @@ class DetailedHealthView(OperatorView):
     """Every check, grouped by category, with the overall status and versions."""
 
     def get(self, request):
-        results = run_checks()
-        status = overall_status(results)
-        categories: dict[str, list] = {}
-        for result in results:
-            categories.setdefault(result.category, []).append(result.as_dict())
+        report = HealthReport(run_checks())
         response = Response(
-            {"status": status, "versions": versions(), "categories": categories},
-            status=503 if status == DOWN else 200,
+            {**report.as_dict(), "versions": versions()}, status=503 if report.down else 200
         )
         response._has_been_logged = True
         return response

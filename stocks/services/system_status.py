@@ -9,10 +9,8 @@ says "down" when the database is unreachable, "attention" when something needs a
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,11 +22,11 @@ from django.utils import timezone
 
 from ..health import CHECKS, OK
 from ..health.database import table_stats
+from ..health.report import versions
 from ..market_calendar import stale_threshold
 from ..models import Stock
 from .database_maintenance import describe_error
 
-PACKAGES = {"django": "django", "drf": "djangorestframework", "celery": "celery"}
 OK_STATUS, ATTENTION, DOWN = "ok", "attention", "down"
 
 
@@ -107,17 +105,6 @@ def system_status(*, using: str = DEFAULT_DB_ALIAS) -> StatusReport:
         elif stale:
             report.attention.append(f"{stale} of {active} active stock(s) have stale quotes")
     return report
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for label, package in PACKAGES.items():
-        try:
-            found[label] = version(package)
-        except PackageNotFoundError:
-            found[label] = "not installed"
-    found["app"] = settings.SPECTACULAR_SETTINGS["VERSION"]
-    return found
 
 
 def configuration(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from stocks.health import CHECKS, DEGRADED, DOWN, CheckResult, overall_status, run_checks
+from stocks.health import CHECKS, DEGRADED, DOWN, run_checks
+from stocks.health.report import HealthReport
 from stocks.management.base import (
     EXIT_ATTENTION,
     EXIT_FAILED,
@@ -15,33 +13,12 @@ from stocks.management.base import (
 )
 
 
-@dataclass(frozen=True)
-class HealthReport:
-    results: list[CheckResult]
-
-    @property
-    def status(self) -> str:
-        return overall_status(self.results)
+class CheckRun(HealthReport):
+    """A health report as a command result: its exit code follows the overall status."""
 
     @property
     def exit_code(self) -> int:
         return {DOWN: EXIT_FAILED, DEGRADED: EXIT_ATTENTION}.get(self.status, EXIT_OK)
-
-    def categories(self) -> dict[str, list[CheckResult]]:
-        grouped: dict[str, list[CheckResult]] = {}
-        for result in self.results:
-            grouped.setdefault(result.category, []).append(result)
-        return grouped
-
-    def as_dict(self) -> dict[str, Any]:
-        """The shape of /health/detailed/: the overall status and the checks by category."""
-        return {
-            "status": self.status,
-            "categories": {
-                category: [result.as_dict() for result in results]
-                for category, results in self.categories().items()
-            },
-        }
 
 
 class Command(OperatorCommand):
@@ -61,16 +38,16 @@ class Command(OperatorCommand):
             help=f"Run only this check; repeatable. One of: {', '.join(CHECKS)}.",
         )
 
-    def perform(self, *, check, **options) -> HealthReport:
+    def perform(self, *, check, **options) -> CheckRun:
         unknown = [name for name in check if name not in CHECKS]
         if unknown:
             raise OperatorFailed(
                 f"Unknown check(s): {', '.join(unknown)}. Known: {', '.join(CHECKS)}."
             )
         # In registry order, whatever the order given: the database check must come first.
-        return HealthReport(run_checks([name for name in CHECKS if name in check] or None))
+        return CheckRun(run_checks([name for name in CHECKS if name in check] or None))
 
-    def render(self, report: HealthReport) -> None:
+    def render(self, report: CheckRun) -> None:
         width = max((len(result.name) for result in report.results), default=0)
         for category, results in report.categories().items():
             self.stdout.write(category)
