@@ -71,3 +71,32 @@ def test_simulated_provider__bars_do_not_depend_on_end_date():
     )
     assert short == long[: len(short)]
     assert len(long) > len(short)
+
+
+def test_refresh_market_data__command_refreshes_quotes_and_bars(stock_factory, at):
+    """The command runs both refreshes in-process and says what it stored."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    stock_factory(ticker="AAPL", quote_time=None)
+    at(MONDAY_MORNING)
+    out = StringIO()
+    call_command("refresh_market_data", stdout=out)
+    assert "Daily bars stored: " in out.getvalue()
+    assert "Quotes refreshed: 1." in out.getvalue()
+    assert Stock.objects.get(ticker="AAPL").quote_time == MONDAY_MORNING
+
+
+def test_refresh_market_data__quotes_only_when_closed(stock_factory, at):
+    """--quotes at the weekend stores nothing and says the market is closed."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    stock_factory(ticker="AAPL")
+    at(SATURDAY)
+    out = StringIO()
+    call_command("refresh_market_data", "--quotes", stdout=out)
+    assert "market is closed" in out.getvalue()
+    assert PriceBar.objects.count() == 0
