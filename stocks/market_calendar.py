@@ -15,18 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-# NYSE full-day closures (early closes are treated as full sessions).
-NYSE_HOLIDAYS = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        "2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26",
-        "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25",
-        "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19",
-        "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25",
-        "2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18",
-        "2027-07-05", "2027-09-06", "2027-11-25", "2027-12-24",
-    )
-)  # fmt: skip
+from .nyse import nyse_early_closes, nyse_holidays
 
 # How far back to look for a trading session before giving up (covers any real closure).
 _MAX_LOOKBACK_DAYS = 30
@@ -34,21 +23,34 @@ _MAX_LOOKBACK_DAYS = 30
 
 @dataclass(frozen=True)
 class MarketCalendar:
-    """One exchange's trading sessions, in the exchange's own time zone."""
+    """
+    One exchange's trading sessions, in the exchange's own time zone. ``holidays`` and
+    ``early_closes`` are explicit lists, or None for the NYSE's rules (any year).
+    """
 
     tz: ZoneInfo
     open_time: time
     close_time: time
-    holidays: frozenset[date]
+    holidays: frozenset[date] | None = None
+    early_closes: frozenset[date] | None = frozenset()
+    early_close_time: time = time(13, 0)
+
+    def is_holiday(self, day: date) -> bool:
+        return day in (self.holidays if self.holidays is not None else nyse_holidays(day.year))
+
+    def is_early_close(self, day: date) -> bool:
+        early = self.early_closes if self.early_closes is not None else nyse_early_closes(day.year)
+        return day in early
 
     def is_trading_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.holidays
+        return day.weekday() < 5 and not self.is_holiday(day)
 
     def session(self, day: date) -> tuple[datetime, datetime]:
         """The (open, close) instants of ``day``'s session, time-zone aware."""
+        closes = self.early_close_time if self.is_early_close(day) else self.close_time
         return (
             datetime.combine(day, self.open_time, tzinfo=self.tz),
-            datetime.combine(day, self.close_time, tzinfo=self.tz),
+            datetime.combine(day, closes, tzinfo=self.tz),
         )
 
     def is_open(self, at: datetime) -> bool:
@@ -106,15 +108,33 @@ class MarketCalendar:
         return cursor
 
 
+def _dates(values: tuple[str, ...]) -> frozenset[date]:
+    return frozenset(date.fromisoformat(d) for d in values)
+
+
 @lru_cache(maxsize=1)
 def _calendar_for(
-    tz_name: str, open_time: str, close_time: str, holidays: tuple[str, ...]
+    tz_name: str,
+    open_time: str,
+    close_time: str,
+    holidays: tuple[str, ...],
+    early_closes: tuple[str, ...],
+    early_close_time: str,
 ) -> MarketCalendar:
+    # No configured holidays: the NYSE's rules, early closes included. A configured
+    # (non-NYSE) holiday list has only the early closes configured beside it.
+    early: frozenset[date] | None = None
+    if early_closes:
+        early = _dates(early_closes)
+    elif holidays:
+        early = frozenset()
     return MarketCalendar(
         tz=ZoneInfo(tz_name),
         open_time=time.fromisoformat(open_time),
         close_time=time.fromisoformat(close_time),
-        holidays=frozenset(date.fromisoformat(d) for d in holidays) if holidays else NYSE_HOLIDAYS,
+        holidays=_dates(holidays) if holidays else None,
+        early_closes=early,
+        early_close_time=time.fromisoformat(early_close_time),
     )
 
 
@@ -125,6 +145,8 @@ def get_calendar() -> MarketCalendar:
         settings.MARKET_OPEN_TIME,
         settings.MARKET_CLOSE_TIME,
         tuple(settings.MARKET_HOLIDAYS),
+        tuple(settings.MARKET_EARLY_CLOSES),
+        settings.MARKET_EARLY_CLOSE_TIME,
     )
 
 
