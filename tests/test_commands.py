@@ -238,6 +238,49 @@ def test_import_market_data__invalid_bars_reported_by_line(tmp_path, acme):
     _assert_nothing_written(acme)
 
 
+def test_import_market_data__parse_and_ingest_errors_reported_together(tmp_path, acme):
+    """One run lists the rows that do not parse and the rows that parse but are invalid."""
+    good = bar_lines(count=4)
+    lines = [
+        good[0],  # line 2
+        "ACME,2020-03-03,abc,11,9,10,100\n",  # line 3: does not parse
+        "ACME,2020-03-04,10,11,9,10,-5\n",  # line 4: parses, negative volume
+        "NOPE,2020-03-05,10,11,9,10,100\n",  # line 5: unknown ticker
+        "NOPE,2020-03-06,10,11,9,10,100\n",  # line 6: unknown ticker again
+        "ACME,2020-03-07,10,11,9,10,100\n",  # line 7: a Saturday
+    ]
+    path = write(tmp_path, "bad.csv", BARS_HEADER + "".join(lines))
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"5 bad row\(s\)"):
+        call_command("import_market_data", path, stdout=io.StringIO(), stderr=err)
+
+    reported = err.getvalue().splitlines()
+    assert [line.split(":")[0] for line in reported] == [f"line {n}" for n in (3, 4, 5, 6, 7)]
+    assert "not a trading day" in reported[4]
+    _assert_nothing_written(acme)
+
+
+def test_import_market_data__standard_input_with_byte_order_mark(monkeypatch, acme):
+    """'-' reads standard input as UTF-8, a byte-order mark dropped as for files."""
+    data = ("\ufeff" + BARS_HEADER + "".join(bar_lines(count=3))).encode("utf-8")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="latin-1"))
+
+    result = run("import_market_data", "-")
+
+    assert "Imported 3 bars row(s) for 1 stock(s) from -." in result.out
+    assert PriceBar.objects.filter(stock=acme).count() == 3
+
+
+def test_import_market_data__standard_input_not_utf8(monkeypatch, acme):
+    """Latin-1 bytes on standard input are refused like a Latin-1 file."""
+    data = (BARS_HEADER + "ACME,2020-03-02,1,2,1,2,3 # Nestlé\n").encode("latin-1")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="latin-1"))
+    with pytest.raises(CommandError, match="- is not UTF-8 text"):
+        run("import_market_data", "-")
+    _assert_nothing_written(acme)
+
+
 def test_import_market_data__bad_quote_reported_by_line(tmp_path, acme):
     """A quote without a UTC offset is refused with its line."""
     text = (

@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from stocks import data_version, indicators
 from stocks.models import PriceBar, SearchTerm, Stock
+from stocks.nyse import nyse_holidays
 from stocks.providers.base import Bar, Listing, Quote
 from stocks.services.ingest import (
     IngestRejected,
@@ -16,6 +18,8 @@ from stocks.services.ingest import (
     ingest_quotes,
     quantize,
     upsert_listings,
+    validate_bars,
+    validate_quotes,
 )
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +151,19 @@ def test_upsert_listings__rejects_invalid_rows_writes_nothing(bad):
 
 # A hand-checkable 60-day series from 100: up 2, up 2, down 1, repeated (102, 104, 103, ...).
 START = date(2025, 1, 6)
-DAYS = [START + timedelta(days=n) for n in range(60)]
+
+
+def trading_days(start: date, count: int) -> list[date]:
+    """The first ``count`` NYSE trading days from ``start`` (bars on other days are refused)."""
+    return [
+        day
+        for day in (start + timedelta(days=n) for n in range(count * 2))
+        if day.weekday() < 5 and day not in nyse_holidays(day.year)
+    ][:count]
+
+
+DAYS = trading_days(START, 61)
+DAY_AFTER, DAYS = DAYS[-1], DAYS[:-1]
 CLOSES = [100 + 3 * (n // 3) + (2, 4, 3)[n % 3] for n in range(60)]
 
 
@@ -216,16 +232,8 @@ def test_ingest_bars__recomputes_indicators(acme):
 def test_ingest_bars__rsi_hand_checked(acme):
     """Fifteen closes rising by 1 have no losses: RSI 100; the series then falls: RSI < 50."""
     bars = [
-        Bar(
-            "ACME",
-            START + timedelta(days=n),
-            Decimal(100 + n),
-            Decimal(101 + n),
-            Decimal(99 + n),
-            Decimal(100 + n),
-            1,
-        )
-        for n in range(15)
+        Bar("ACME", day, Decimal(100 + n), Decimal(101 + n), Decimal(99 + n), Decimal(100 + n), 1)
+        for n, day in enumerate(DAYS[:15])
     ]
     ingest_bars(bars=bars)
     acme.refresh_from_db()
@@ -298,7 +306,7 @@ BAD_KINDS = list(BAD_CHANGES)
 
 
 def _bad(kind: str) -> Bar:
-    fields = {"ticker": "ACME", "date": DAYS[-1] + timedelta(days=1), "open": "10",
+    fields = {"ticker": "ACME", "date": DAY_AFTER, "open": "10",
               "high": "11", "low": "9", "close": "10", "volume": 100}  # fmt: skip
     fields.update(BAD_CHANGES[kind])
     for price in ("open", "high", "low", "close"):
@@ -542,8 +550,8 @@ def test_ingest_bars__indicators_of_a_stock_whose_bars_end_earlier(acme, stock_f
     """A stock whose history ended long before another's in the batch still gets indicators."""
     delisted = stock_factory(ticker="GONE", sma_20=None, sma_50=None, rsi_14=None)
     early = [
-        Bar("GONE", day - timedelta(days=800), b.open, b.high, b.low, b.close, b.volume)
-        for day, b in zip(DAYS, series_bars(), strict=True)
+        Bar("GONE", day, b.open, b.high, b.low, b.close, b.volume)
+        for day, b in zip(trading_days(START - timedelta(days=800), 60), series_bars(), strict=True)
     ]
 
     ingest_bars(bars=[*series_bars(), *early])
@@ -555,3 +563,183 @@ def test_ingest_bars__indicators_of_a_stock_whose_bars_end_earlier(acme, stock_f
     )
     assert delisted.sma_50 == acme.sma_50
     assert delisted.rsi_14 == acme.rsi_14
+
+
+# --- what cannot be stored, and what a quote leaves out -------------------------------------
+
+
+def _bar(day: date, **changes) -> Bar:
+    fields = {"ticker": "ACME", "date": day, "open": Decimal("10"), "high": Decimal("11"),
+              "low": Decimal("9"), "close": Decimal("10"), "volume": 100}  # fmt: skip
+    fields.update(changes)
+    return Bar(**fields)
+
+
+@pytest.mark.parametrize(
+    ("bar", "message"),
+    [
+        (_bar(date(2025, 1, 11)), "not a trading day"),  # a Saturday
+        (_bar(date(2025, 7, 4)), "not a trading day"),  # Independence Day
+        (_bar(date(2099, 1, 2)), "after today"),
+        (_bar(DAY_AFTER, high=Decimal("1e14"), close=Decimal("99")), "high 1E+14 is too large"),
+        (_bar(DAY_AFTER, close=Decimal("NaN")), "close must be a positive number"),
+        (_bar(DAY_AFTER, volume=2**63), "too large"),
+    ],
+    ids=["weekend", "holiday", "future", "huge_price", "nan", "huge_volume"],
+)
+def test_ingest_bars__unstorable_bar_rejected(acme, bar, message):
+    """A bar off the calendar, in the future, or beyond the columns is a row error, not a crash."""
+    with pytest.raises(IngestRejected) as caught:
+        ingest_bars(bars=[*series_bars(), bar])
+    assert [e.index for e in caught.value.errors] == [len(DAYS)]
+    assert message in caught.value.errors[0].message
+    assert not PriceBar.objects.exists()
+
+
+def test_validate_bars__reports_every_row_and_writes_nothing(acme):
+    """validate_bars lists the same errors ingest would raise, without writing."""
+    errors = validate_bars(
+        bars=[_bar(date(2025, 1, 11)), *series_bars()[:2], _bar(DAY_AFTER, ticker="NOPE")]
+    )
+    assert [e.index for e in errors] == [0, 3]
+    assert not PriceBar.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (quote(at=timezone.now() + timedelta(hours=1)), "in the future"),
+        (quote(market_cap=2**63), "market_cap"),
+        (quote(beta=float("inf")), "beta must be a finite number"),
+        (quote(price="1e15"), "price 1E+15 is too large"),
+        (quote(eps=Decimal("-1e15")), "eps"),
+    ],
+    ids=["future", "huge_market_cap", "infinite_beta", "huge_price", "huge_eps"],
+)
+def test_ingest_quotes__unstorable_quote_rejected(acme, bad, message):
+    """A quote from the future or with values the columns cannot hold is a row error."""
+    before = stock_rows()
+    with pytest.raises(IngestRejected) as caught:
+        ingest_quotes(quotes=[bad])
+    assert [e.index for e in caught.value.errors] == [0]
+    assert message in caught.value.errors[0].message
+    assert stock_rows() == before
+
+
+def test_ingest_quotes__clock_skew_of_a_minute_accepted(acme):
+    """A provider clock a little ahead of ours is not an error."""
+    ingest_quotes(quotes=[quote(at=timezone.now() + timedelta(minutes=1))])
+    acme.refresh_from_db()
+    assert acme.price == Decimal("105.5000")
+
+
+def test_ingest_quotes__every_row_of_an_unknown_ticker_reported(acme):
+    """Two quotes of an unlisted ticker are two row errors."""
+    errors = validate_quotes(quotes=[quote(ticker="NOPE"), quote(), quote(ticker="NOPE")])
+    assert [(e.index, e.message) for e in errors] == [
+        (0, "NOPE: unknown ticker"),
+        (2, "NOPE: unknown ticker"),
+    ]
+
+
+NEXT_DAY = datetime(2025, 6, 3, 15, 0, tzinfo=UTC)  # 11:00 in New York
+
+
+@pytest.fixture
+def quoted(acme):
+    """ACME after a full closing quote on Mon 2 June 2025, with that day's bar stored."""
+    ingest_bars(
+        bars=[
+            _bar(
+                date(2025, 5, 30),
+                open=Decimal("97"),
+                high=Decimal("99"),
+                low=Decimal("96"),
+                close=Decimal("98"),
+            ),
+            _bar(
+                date(2025, 6, 2),
+                open=Decimal("99"),
+                high=Decimal("101"),
+                low=Decimal("98"),
+                close=Decimal("100"),
+            ),
+        ]
+    )
+    ingest_quotes(
+        quotes=[
+            quote(
+                price="100", previous_close="98", open=Decimal("99"), day_high=Decimal("101"),
+                day_low=Decimal("98"), volume=5000, market_cap=10_000_000_000, pe_ratio=20.0,
+                eps=Decimal("5"), dividend_yield=1.5, beta=1.2,
+            )
+        ]
+    )  # fmt: skip
+    acme.refresh_from_db()
+    return acme
+
+
+def test_ingest_quotes__bare_quote_next_day_keeps_and_rescales_fundamentals(quoted):
+    """Only ticker, price and time: fundamentals are kept (rescaled to the price), not erased."""
+    ingest_quotes(quotes=[quote(price="110", previous_close=None, at=NEXT_DAY)])
+    quoted.refresh_from_db()
+
+    assert quoted.price == Decimal("110.0000")
+    assert quoted.market_cap == 11_000_000_000  # shares outstanding unchanged
+    assert quoted.dividend_yield == 1.3636  # dividend per share unchanged: 1.5 / 1.1
+    assert (quoted.eps, quoted.pe_ratio, quoted.beta) == (Decimal("5.0000"), 22.0, 1.2)
+    # A new session: yesterday's day range and volume do not describe it.
+    assert (quoted.open, quoted.day_high, quoted.day_low, quoted.volume) == (None,) * 4
+    # The previous close is the last daily bar before the quote's day.
+    assert quoted.previous_close == Decimal("100.0000")
+    assert (quoted.change, quoted.change_percent) == (Decimal("10.0000"), 10.0)
+
+
+def test_ingest_quotes__bare_quote_same_session_keeps_the_day(quoted):
+    """A later quote of the same day without the day's fields keeps them."""
+    ingest_quotes(
+        quotes=[quote(price="101", previous_close=None, at=QUOTE_TIME + timedelta(minutes=1))]
+    )
+    quoted.refresh_from_db()
+
+    assert (quoted.open, quoted.day_high, quoted.day_low, quoted.volume) == (
+        Decimal("99.0000"), Decimal("101.0000"), Decimal("98.0000"), 5000,
+    )  # fmt: skip
+    assert quoted.previous_close == Decimal("98.0000")
+    assert quoted.change_percent == 3.0612
+
+
+def test_ingest_quotes__given_fields_win(quoted):
+    """Whatever the quote does carry replaces the stored value."""
+    ingest_quotes(
+        quotes=[
+            quote(
+                price="110",
+                at=NEXT_DAY,
+                market_cap=12_000_000_000,
+                pe_ratio=30.0,
+                eps=Decimal("-1"),
+            )
+        ]
+    )
+    quoted.refresh_from_db()
+    assert (quoted.market_cap, quoted.pe_ratio, quoted.eps) == (
+        12_000_000_000,
+        30.0,
+        Decimal("-1.0000"),
+    )
+    assert quoted.previous_close == Decimal("100.0000")
+
+
+def test_ingest_quotes__loss_making_stock_has_no_pe(quoted):
+    """A new EPS below zero clears a derived P/E (no P/E for a loss)."""
+    ingest_quotes(quotes=[quote(price="110", at=NEXT_DAY, eps=Decimal("-2"))])
+    quoted.refresh_from_db()
+    assert quoted.pe_ratio is None
+
+
+def test_ingest_quotes__new_session_without_bars_has_no_change(acme):
+    """No previous close given, none stored for the day, no bar: change is unknown."""
+    ingest_quotes(quotes=[quote(previous_close=None, at=NEXT_DAY)])
+    acme.refresh_from_db()
+    assert (acme.previous_close, acme.change, acme.change_percent) == (None, None, None)

@@ -17,16 +17,35 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from .. import data_version, indicators
+from ..market_calendar import get_calendar
 from ..models import PriceBar, SearchTerm, Stock
 from ..providers.base import Bar, Listing, Quote
 from ..search import name_terms
 from ..tickers import InvalidTicker, normalize_ticker
+from .quotes import apply_quote, needs_previous_close, quantize, session_day
+from .validation import RowError, check_bar, check_quote
+
+__all__ = [
+    "IngestRejected",
+    "IngestResult",
+    "RowError",
+    "ingest_bars",
+    "ingest_quotes",
+    "quantize",
+    "refresh_indicators",
+    "store_snapshots",
+    "upsert_listings",
+    "validate_bars",
+    "validate_quotes",
+]
 
 # Bars needed for the longest indicator (52 weeks) plus slack for holidays.
 INDICATOR_LOOKBACK_DAYS = 380
-TICK = Decimal("0.0001")
+# How far back a quote's previous close is looked for among the daily bars.
+PREVIOUS_CLOSE_LOOKBACK_DAYS = 30
 BATCH_SIZE = 2000
 
 LISTING_FIELDS = ["name", "exchange", "sector", "industry", "country", "currency"]
@@ -38,14 +57,6 @@ INDICATOR_FIELDS = [
     "avg_volume_30d", "week52_high", "week52_low", "sma_20", "sma_50", "sma_200",
     "rsi_14", "volatility_30d",
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A rejected input row: its position in the input (0-based) and why."""
-
-    index: int
-    message: str
 
 
 class IngestRejected(Exception):
@@ -62,12 +73,6 @@ class IngestResult:
     stocks: int = 0
     created: int = 0
     tickers: list[str] = field(default_factory=list)
-
-
-def quantize(value: Decimal | float | None) -> Decimal | None:
-    if value is None:
-        return None
-    return Decimal(str(value)).quantize(TICK)
 
 
 def _canonical(index: int, raw: str, errors: list[RowError]) -> str | None:
@@ -154,101 +159,135 @@ def _replace_search_terms(names: dict[int, str]) -> None:
 # --- quotes -----------------------------------------------------------------------------
 
 
-def _validate_quote(index: int, quote: Quote, errors: list[RowError]) -> None:
-    if quote.price is None or quote.price <= 0:
-        errors.append(RowError(index, f"{quote.ticker}: price must be positive"))
-    if quote.previous_close is not None and quote.previous_close <= 0:
-        errors.append(RowError(index, f"{quote.ticker}: previous_close must be positive"))
-    if quote.day_high is not None and quote.day_low is not None and quote.day_high < quote.day_low:
-        errors.append(RowError(index, f"{quote.ticker}: day_high is below day_low"))
-    if quote.volume is not None and quote.volume < 0:
-        errors.append(RowError(index, f"{quote.ticker}: volume is negative"))
-    if quote.quote_time is None or quote.quote_time.tzinfo is None:
-        errors.append(RowError(index, f"{quote.ticker}: quote_time must be time-zone aware"))
+@dataclass
+class _QuoteBatch:
+    latest: dict[str, tuple[int, Quote]]  # ticker -> the newest good quote and its index
+    stocks: dict[str, Stock]
+    errors: list[RowError]
 
 
-@transaction.atomic
-def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
-    """Store the latest quote of existing stocks; change and change % are derived here."""
+def _check_quotes(quotes: Sequence[Quote]) -> _QuoteBatch:
+    now = timezone.now()
     errors: list[RowError] = []
     latest: dict[str, tuple[int, Quote]] = {}
+    named: list[tuple[int, str]] = []
     for index, quote in enumerate(quotes):
         ticker = _canonical(index, quote.ticker, errors)
         if ticker is None:
             continue
-        reported = len(errors)
-        _validate_quote(index, quote, errors)
-        if len(errors) > reported:
+        named.append((index, ticker))
+        if not check_quote(index, quote, errors, now=now):
             continue  # its quote_time may be missing or naive: not comparable with the others
         # Two quotes of one ticker in a batch: the newer wins.
         if ticker not in latest or latest[ticker][1].quote_time <= quote.quote_time:
             latest[ticker] = (index, quote)
     stocks = {
         s.ticker: s
-        for s in Stock.objects.filter(ticker__in=latest).only("id", "ticker", "quote_time")
+        for s in Stock.objects.filter(ticker__in={t for _, t in named}).only(
+            "id", "ticker", *QUOTE_FIELDS
+        )
     }
-    for ticker, (index, _quote) in latest.items():
-        if ticker not in stocks:
-            errors.append(RowError(index, f"{ticker}: unknown ticker"))
-    _raise_if(errors)
+    errors.extend(RowError(i, f"{t}: unknown ticker") for i, t in named if t not in stocks)
+    return _QuoteBatch(latest, stocks, sorted(errors, key=lambda e: e.index))
 
-    updated = []
-    for ticker, (_index, quote) in latest.items():
-        stock = stocks[ticker]
-        if stock.quote_time and quote.quote_time < stock.quote_time:
-            continue  # arrived out of order: never replace a newer quote with an older one
-        stock.price = quantize(quote.price)
-        stock.previous_close = quantize(quote.previous_close)
-        stock.open = quantize(quote.open)
-        stock.day_high = quantize(quote.day_high)
-        stock.day_low = quantize(quote.day_low)
-        stock.volume = quote.volume
-        stock.quote_time = quote.quote_time
-        stock.market_cap = quote.market_cap
-        stock.pe_ratio = quote.pe_ratio
-        stock.eps = quantize(quote.eps)
-        stock.dividend_yield = quote.dividend_yield
-        stock.beta = quote.beta
-        if stock.previous_close:
-            stock.change = stock.price - stock.previous_close
-            stock.change_percent = round(float(stock.change / stock.previous_close * 100), 4)
-        else:
-            stock.change = stock.change_percent = None
-        updated.append(stock)
+
+def validate_quotes(*, quotes: Sequence[Quote]) -> list[RowError]:
+    """Every bad row of ``quotes``, in input order; writes nothing."""
+    return _check_quotes(quotes).errors
+
+
+def _bar_closes_before(wanted: dict[int, date]) -> dict[int, Decimal]:
+    """For each stock id, the close of its last daily bar before the given day."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for stock_id, day in wanted.items():
+        by_day[day].append(stock_id)
+    closes: dict[int, Decimal] = {}
+    for day, ids in by_day.items():
+        rows = (
+            PriceBar.objects.filter(
+                stock_id__in=ids,
+                date__lt=day,
+                date__gte=day - timedelta(days=PREVIOUS_CLOSE_LOOKBACK_DAYS),
+            )
+            .order_by("stock_id", "-date")
+            .values_list("stock_id", "close")
+        )
+        for stock_id, close in rows:
+            closes.setdefault(stock_id, close)
+    return closes
+
+
+@transaction.atomic
+def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
+    """
+    Store the latest quote of existing stocks (``stocks.services.quotes`` says how fields
+    a quote leaves out are kept or derived); change and change % are derived here.
+    """
+    batch = _check_quotes(quotes)
+    _raise_if(batch.errors)
+
+    calendar = get_calendar()
+    newer = [
+        (batch.stocks[ticker], quote)
+        for ticker, (_index, quote) in batch.latest.items()
+        # Arrived out of order: never replace a newer quote with an older one.
+        if not batch.stocks[ticker].quote_time
+        or quote.quote_time >= batch.stocks[ticker].quote_time
+    ]
+    bar_closes = _bar_closes_before(
+        {
+            stock.id: session_day(quote.quote_time, calendar)
+            for stock, quote in newer
+            if needs_previous_close(stock, quote, calendar)
+        }
+    )
+    for stock, quote in newer:
+        apply_quote(stock, quote, calendar=calendar, bar_close=bar_closes.get(stock.id))
+    updated = [stock for stock, _quote in newer]
     Stock.objects.bulk_update(updated, QUOTE_FIELDS, batch_size=BATCH_SIZE)
     _after_commit()
-    return IngestResult(rows=len(quotes), stocks=len(updated), tickers=list(latest))
+    return IngestResult(rows=len(quotes), stocks=len(updated), tickers=list(batch.latest))
 
 
 # --- daily bars -------------------------------------------------------------------------
 
 
-def _validate_bar(index: int, bar: Bar, errors: list[RowError]) -> None:
-    prices = (bar.open, bar.high, bar.low, bar.close)
-    if any(p is None or p <= 0 for p in prices):
-        errors.append(RowError(index, f"{bar.ticker} {bar.date}: prices must be positive"))
-    elif bar.high < max(bar.open, bar.close, bar.low) or bar.low > min(bar.open, bar.close):
-        errors.append(RowError(index, f"{bar.ticker} {bar.date}: high/low do not bound open/close"))
-    if bar.volume is None or bar.volume < 0:
-        errors.append(RowError(index, f"{bar.ticker} {bar.date}: volume must be >= 0"))
+@dataclass
+class _BarBatch:
+    rows: dict[tuple[str, date], tuple[int, Bar]]
+    ids: dict[str, int]
+    errors: list[RowError]
+
+
+def _check_bars(bars: Sequence[Bar]) -> _BarBatch:
+    calendar = get_calendar()
+    today = timezone.now().astimezone(calendar.tz).date()
+    errors: list[RowError] = []
+    rows: dict[tuple[str, date], tuple[int, Bar]] = {}
+    named: list[tuple[int, str]] = []
+    for index, bar in enumerate(bars):
+        ticker = _canonical(index, bar.ticker, errors)
+        if ticker is None:
+            continue
+        named.append((index, ticker))
+        check_bar(index, bar, errors, calendar=calendar, today=today)
+        rows[(ticker, bar.date)] = (index, bar)
+    ids = _stock_ids(t for _, t in named)
+    errors.extend(RowError(i, f"{t}: unknown ticker") for i, t in named if t not in ids)
+    return _BarBatch(rows, ids, sorted(errors, key=lambda e: e.index))
+
+
+def validate_bars(*, bars: Sequence[Bar]) -> list[RowError]:
+    """Every bad row of ``bars``, in input order; writes nothing."""
+    return _check_bars(bars).errors
 
 
 @transaction.atomic
 def ingest_bars(*, bars: Sequence[Bar]) -> IngestResult:
     """Upsert daily bars of existing stocks, then recompute those stocks' indicators."""
-    errors: list[RowError] = []
-    rows: dict[tuple[str, object], tuple[int, Bar]] = {}
-    for index, bar in enumerate(bars):
-        ticker = _canonical(index, bar.ticker, errors)
-        if ticker is None:
-            continue
-        _validate_bar(index, bar, errors)
-        rows[(ticker, bar.date)] = (index, bar)
-    ids = _stock_ids(t for t, _ in rows)
-    for (ticker, _day), (index, _bar) in rows.items():
-        if ticker not in ids:
-            errors.append(RowError(index, f"{ticker}: unknown ticker"))
-    _raise_if(errors)
+    batch = _check_bars(bars)
+    _raise_if(batch.errors)
+    rows, ids = batch.rows, batch.ids
 
     PriceBar.objects.bulk_create(
         [
