@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Avg, Count, F, Q, Sum, Value
+from django.db.models import Avg, Count, F, Max, Q, Sum, Value
 
 # Public range-filter prefix -> model field. "<prefix>_min" / "<prefix>_max" filter on it.
 RANGE_FIELDS: dict[str, str] = {
@@ -170,6 +170,10 @@ class StockQuerySet(models.QuerySet):
         factor = 1 - Decimal(str(within_percent)) / 100
         return self.filter(week52_high__isnull=False, price__gte=F("week52_high") * factor)
 
+    def quoted_before(self, moment) -> StockQuerySet:
+        """Stocks whose quote was taken before ``moment``, or that have none."""
+        return self.filter(Q(quote_time__lt=moment) | Q(quote_time__isnull=True))
+
     def ordered(self, ordering: str = DEFAULT_ORDERING) -> StockQuerySet:
         """Order by a whitelisted public name (``-`` for descending); ties break on ticker."""
         return self.order_by(*SortKey.parse(ordering).order_by())
@@ -292,6 +296,15 @@ class SearchTermQuerySet(models.QuerySet):
 
 
 class PriceBarQuerySet(models.QuerySet):
+    def newest_by_ticker(self) -> dict[str, Any]:
+        """Each active stock's newest bar date, by ticker (stocks with no bars are absent)."""
+        return dict(
+            self.filter(stock__is_active=True)
+            .values_list("stock__ticker")
+            .annotate(newest=Max("date"))
+            .order_by()
+        )
+
     def for_history(self, stock_id: int, start, end) -> models.QuerySet:
         """Daily bars of one stock between two dates (inclusive), oldest first."""
         qs = self.filter(stock_id=stock_id)

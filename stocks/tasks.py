@@ -6,10 +6,10 @@ is idempotent, so a retried or duplicated task does no harm.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 
 from celery import shared_task
-from django.db.models import Max
 from django.utils import timezone
 
 from .market_calendar import get_calendar
@@ -29,41 +29,64 @@ RETRY = {
 }
 # Quotes are asked for in chunks so one provider call stays small.
 CHUNK = 500
+# A quote this close to the session's end counts as its closing quote.
+CLOSE_TOLERANCE = timedelta(minutes=1)
 
 
-def _active_tickers() -> list[str]:
-    return list(Stock.objects.active().order_by("ticker").values_list("ticker", flat=True))
+def _in_chunks(tickers: list[str]):
+    for start in range(0, len(tickers), CHUNK):
+        yield tickers[start : start + CHUNK]
 
 
 @shared_task(**RETRY)
 def refresh_quotes() -> int:
-    """Fetch the latest quote of every active stock (skipped while the market is closed)."""
-    if not get_calendar().is_open(timezone.now()):
+    """
+    While the market is open, the latest quote of every active stock. While it is closed,
+    the closing quote of each stock whose stored quote predates the last session's close,
+    so the last intraday quote never stands in for the close; once stored, a closed-market
+    run has nothing to do.
+    """
+    calendar = get_calendar()
+    now = timezone.now()
+    stocks = Stock.objects.active()
+    if not calendar.is_open(now):
+        closed_at = calendar.session(calendar.last_completed_session(now))[1]
+        stocks = stocks.quoted_before(closed_at - CLOSE_TOLERANCE)
+    tickers = list(stocks.order_by("ticker").values_list("ticker", flat=True))
+    if not tickers:
         return 0
     provider = get_provider()
-    tickers = _active_tickers()
     stored = 0
-    for start in range(0, len(tickers), CHUNK):
-        stored += ingest_quotes(quotes=provider.get_quotes(tickers[start : start + CHUNK])).stocks
+    for chunk in _in_chunks(tickers):
+        stored += ingest_quotes(quotes=provider.get_quotes(chunk)).stocks
     logger.info("refreshed %d quotes from %s", stored, provider.name)
     return stored
 
 
 @shared_task(**RETRY)
 def refresh_daily_bars() -> int:
-    """Fetch daily bars since the newest stored bar up to the last completed session."""
+    """
+    Fetch each active stock's daily bars from the day after its newest stored bar (a year
+    back for a stock with none) up to the last completed session. Each stock starts from
+    its own newest bar, so a run cut short by a provider failure is completed by the retry.
+    """
     calendar = get_calendar()
     last_session = calendar.last_completed_session(timezone.now())
-    newest = PriceBar.objects.aggregate(newest=Max("date"))["newest"]
-    start = newest + timedelta(days=1) if newest else last_session - timedelta(days=365)
-    if start > last_session:
+    newest = PriceBar.objects.newest_by_ticker()
+    by_start: dict[date, list[str]] = defaultdict(list)
+    for ticker in Stock.objects.active().order_by("ticker").values_list("ticker", flat=True):
+        known = newest.get(ticker)
+        start = known + timedelta(days=1) if known else last_session - timedelta(days=365)
+        if start <= last_session:
+            by_start[start].append(ticker)
+    if not by_start:
         return 0
     provider = get_provider()
-    tickers = _active_tickers()
     stored = 0
-    for first in range(0, len(tickers), CHUNK):
-        chunk = tickers[first : first + CHUNK]
-        stored += ingest_bars(bars=provider.get_daily_bars(chunk, start, last_session)).rows
+    for start, tickers in sorted(by_start.items()):
+        for chunk in _in_chunks(tickers):
+            bars = provider.get_daily_bars(chunk, start, last_session)
+            stored += ingest_bars(bars=bars).rows
     return stored
 
 

@@ -100,3 +100,45 @@ def test_refresh_market_data__quotes_only_when_closed(stock_factory, at):
     call_command("refresh_market_data", "--quotes", stdout=out)
     assert "market is closed" in out.getvalue()
     assert PriceBar.objects.count() == 0
+
+
+FRIDAY_BEFORE_CLOSE = datetime(2026, 11, 20, 15, 55, tzinfo=NEW_YORK)
+FRIDAY_CLOSE = datetime(2026, 11, 20, 16, 0, tzinfo=NEW_YORK)
+
+
+def test_refresh_quotes__closing_quote_replaces_the_last_intraday_one(stock_factory, at):
+    """After the close, a stock last quoted at 15:55 gets its 16:00 closing quote, once."""
+    stock_factory(ticker="AAPL", quote_time=None)
+    at(FRIDAY_BEFORE_CLOSE)
+    tasks.refresh_quotes.delay().get()
+    at(SATURDAY)
+
+    assert tasks.refresh_quotes.delay().get() == 1
+
+    aapl = Stock.objects.get(ticker="AAPL")
+    closing_bar = SimulatedProvider().get_daily_bars(
+        ["AAPL"], FRIDAY_CLOSE.date(), FRIDAY_CLOSE.date()
+    )
+    assert aapl.quote_time == FRIDAY_CLOSE
+    assert aapl.price == closing_bar[0].close
+    assert tasks.refresh_quotes.delay().get() == 0
+
+
+def test_refresh_daily_bars__each_stock_resumes_from_its_own_newest_bar(stock_factory, at):
+    """A stock left a day behind (a failed chunk) is caught up; one with no bars gets a year."""
+    stock_factory(ticker="AAPL")
+    stock_factory(ticker="MSFT")
+    at(MONDAY_MORNING)
+    tasks.refresh_daily_bars.delay().get()
+    PriceBar.objects.filter(stock__ticker="MSFT", date=FRIDAY_CLOSE.date()).delete()
+    stock_factory(ticker="XOM")
+
+    stored = tasks.refresh_daily_bars.delay().get()
+
+    newest = PriceBar.objects.newest_by_ticker()
+    assert {ticker: day.isoformat() for ticker, day in newest.items()} == dict.fromkeys(
+        ("AAPL", "MSFT", "XOM"), "2026-11-20"
+    )
+    xom_bars = PriceBar.objects.filter(stock__ticker="XOM").count()
+    assert 240 <= xom_bars <= 260
+    assert stored == 1 + xom_bars

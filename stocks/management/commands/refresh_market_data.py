@@ -9,8 +9,9 @@ from stocks.tasks import refresh_daily_bars, refresh_quotes
 
 class Command(BaseCommand):
     help = (
-        "Fetch the latest quotes (while the market is open) and the daily bars since the "
-        "newest stored one from MARKET_DATA_PROVIDER, as Celery beat does on schedule. "
+        "Fetch the latest quotes (while the market is open; the closing quotes once it has "
+        "closed) and each stock's daily bars since its newest stored one from "
+        "MARKET_DATA_PROVIDER, as Celery beat does on schedule. "
         "Useful with the embedded default, which has no beat."
     )
 
@@ -25,5 +26,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Daily bars stored: {stored}.")
         if quotes or both:
             stored = refresh_quotes.apply().get()
-            note = "" if stored else " (the market is closed: closing quotes stand)"
+            note = "" if stored else " (the market is closed and every closing quote is stored)"
             self.stdout.write(f"Quotes refreshed: {stored}{note}.")
