@@ -227,10 +227,17 @@ class StockQuerySet(models.QuerySet):
         from .search import allowed_typos, fuzzy_terms, normalize_query
 
         ticker, words = normalize_query(query)
-        # A one-letter word beside longer ones ("B" of "BRK.B", "a" of "a schulman") narrows
-        # almost nothing and would scan every name word with that letter.
-        words = [w for w in words if len(w) > 1] or words
         terms = self.model._meta.get_field("search_terms").related_model.objects
+        # A one-letter word beside longer ones ("s" of "s&p global", "t" of "at&t") must be a
+        # whole name word: as a prefix it would match, and scan, nearly every name.
+        whole_letters = any(len(w) > 1 for w in words)
+
+        def naming(word: str) -> models.QuerySet:
+            """Ids of the stocks with a name word that ``word`` starts (or is, see above)."""
+            if whole_letters and len(word) == 1:
+                return terms.filter(term=word).stock_ids()
+            return terms.with_prefix(word).stock_ids()
+
         base = self.active().list_columns()
         by_size = [F("market_cap").desc(nulls_last=True), "ticker"]
         tiers: list[tuple[str, models.QuerySet]] = []
@@ -247,7 +254,7 @@ class StockQuerySet(models.QuerySet):
         if words:
             named = base
             for word in words:
-                named = named.filter(pk__in=terms.with_prefix(word).stock_ids())
+                named = named.filter(pk__in=naming(word))
             tiers.append(("name_prefix", named.order_by(*by_size)))
 
         hits: list = []
@@ -272,7 +279,7 @@ class StockQuerySet(models.QuerySet):
                 if not allowed_typos(word):
                     # Too short to carry a typo ("of" in "bank of amrica"): it must start a
                     # name word, as in the prefix tier, or no multi-word typo would match.
-                    fuzzy = fuzzy.filter(pk__in=terms.with_prefix(word).stock_ids())
+                    fuzzy = fuzzy.filter(pk__in=naming(word))
                     continue
                 close = fuzzy_terms(word, terms.with_prefix(word[0]).distinct_terms())
                 if not close:

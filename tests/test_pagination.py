@@ -415,6 +415,8 @@ def test_cursor_stability__previous_after_insert(api, cursor_stocks):
         ("%%%", "ticker"),
         ("\u65e5\u672c", "ticker"),
         ("A" * 10_000, "ticker"),
+        (base64.urlsafe_b64encode(b"[" * 950).decode(), "ticker"),  # nesting past recursion
+        (base64.urlsafe_b64encode(b'{"a":' * 1000).decode(), "ticker"),
         ("e30", "ticker"),  # {}
         (base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(), "ticker"),
         (base64.urlsafe_b64encode(b"not json").decode(), "ticker"),

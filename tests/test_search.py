@@ -187,6 +187,23 @@ def test_search__multi_word_name_prefix(api, universe):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("s&p global", ["SPGI"]), ("at&t", ["T"]), ("s&p", ["SPGI"])],
+)
+def test_search__one_letter_words_must_be_whole_name_words(api, stock_factory, query, expected):
+    """Beside a longer word, a one-letter word matches a whole name word, not a prefix."""
+    for ticker, name, cap in [
+        ("SPGI", "S&P Global Inc", 150 * BILLION),
+        ("GPN", "Global Payments Inc", 30 * BILLION),  # "global", but no "s" or "p"
+        ("SBUX", "Starbucks Corp", 100 * BILLION),  # an "s" word, not the word "s"
+        ("T", "AT&T Inc", 200 * BILLION),
+        ("ATO", "Atmos Energy Corp", 20 * BILLION),  # "at" prefix, but no word "t"
+    ]:
+        stock_factory(ticker=ticker, name=name, market_cap=cap)
+    assert tickers(api, query) == expected
+
+
 def test_search__multi_word_name_prefix__several_matches_by_size(api, universe):
     """'Bank of' matches both banks, the larger first."""
     assert tickers(api, "Bank of") == ["BAC", "BK"]

@@ -58,8 +58,14 @@ class TickerListField(forms.CharField):
         for item in raw:
             try:
                 tickers.append(normalize_ticker(item))
-            except InvalidTicker as exc:
-                raise forms.ValidationError(str(exc), code="invalid_ticker") from None
+            except InvalidTicker:
+                # The input goes in as a parameter: django-filter %-formats the message, so
+                # a "%" typed by the client must not be part of the format string.
+                raise forms.ValidationError(
+                    "%(ticker)s is not a valid ticker symbol.",
+                    code="invalid_ticker",
+                    params={"ticker": repr(item[:32])},
+                ) from None
         return list(dict.fromkeys(tickers))
 
 
@@ -83,6 +89,10 @@ class Near52WeekHighFilter(filters.NumberFilter):
     field_class = Near52WeekHighField
 
 
+# Range filters whose values have a fixed scale: a bound outside it is a 400, not a no-op.
+SCALES = {"rsi": {"min_value": 0, "max_value": 100}}
+
+
 def _range_filters() -> dict[str, filters.Filter]:
     lookups = {"min": "gte", "max": "lte"}
     return {
@@ -91,6 +101,7 @@ def _range_filters() -> dict[str, filters.Filter]:
             lookup_expr=lookups[bound],
             label=f"{bound.capitalize()}imum {RANGE_FIELDS[prefix]}",
             **NUMBER_LIMITS,
+            **SCALES.get(prefix, {}),
         )
         for prefix, bounds in RANGE_BOUNDS.items()
         for bound in bounds

@@ -34,6 +34,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from ..errors import InvalidParameter
 
 CURSOR_PARAM = "cursor"
+MAX_CURSOR_LENGTH = 512
 
 
 def _positive_int(request, name: str, default: int) -> int:
@@ -103,11 +104,17 @@ class _Position:
 
     @classmethod
     def decode(cls, token: str) -> _Position:
+        # Ours are under 300 characters; a long one is forged (and deep JSON nesting in it
+        # would exhaust the parser's recursion limit).
+        if len(token) > MAX_CURSOR_LENGTH:
+            raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             payload = json.loads(raw)
             return cls(payload["v"], str(payload["t"]), bool(payload["b"]), str(payload["o"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (
+            binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError
+        ):  # fmt: skip
             raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.") from None
 
 
