@@ -19,8 +19,10 @@ keepalive = 5
 # Recycle workers now and then so slow leaks cannot grow without bound.
 max_requests = GUNICORN["max_requests"]
 max_requests_jitter = GUNICORN["max_requests_jitter"]
-# 8190 is gunicorn's ceiling; long screens with many tickers fit.
-limit_request_line = 8190
+# No cap on the request line (0; gunicorn's largest finite cap is 8190 bytes): a screen of
+# 500 share-class tickers is longer, and an over-long query string must reach Django to be
+# answered with the JSON error, not gunicorn's HTML 400. The load balancer bounds requests.
+limit_request_line = 0
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"

@@ -11,6 +11,7 @@ itself (URL resolution, suspicious requests, unhandled exceptions).
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -132,6 +133,31 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | JsonRespo
         response.status_code, _code(exc), message, details, context.get("request")
     )
     return response
+
+
+# Codes and messages for errors raised below our handlers (Django's own responses).
+_GENERIC = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "You may not do that."),
+    404: ("not_found", "Nothing here."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    406: ("not_acceptable", "This resource is only available as JSON."),
+    412: ("precondition_failed", "A precondition of the request (If-Match, ...) failed."),
+    500: ("server_error", "Internal error; it has been logged with this request id."),
+}
+
+
+def generic_error_body(status: int, request=None) -> dict[str, Any]:
+    """The error body for a bare status, e.g. an empty 412 from a middleware."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code, message = _GENERIC.get(
+        status, (phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}.")
+    )
+    return error_body(status, code, message, request=request)
 
 
 def _json_error(request, status: int, code: str, message: str) -> JsonResponse:

@@ -9,8 +9,9 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, connections
+from django.http import JsonResponse
 
-from .errors import database_unavailable_response, is_outage
+from .errors import database_unavailable_response, generic_error_body, is_outage
 from .request_context import request_id
 from .request_metrics import metrics
 
@@ -118,3 +119,48 @@ class DatabaseOutageMiddleware:
         if is_outage(exception):
             return database_unavailable_response(request, exception)
         return None
+
+
+# Headers that describe the old body and must not survive its replacement.
+_BODY_HEADERS = {"content-type", "content-length", "content-encoding", "etag", "last-modified"}
+
+
+class JsonErrorMiddleware:
+    """
+    The safety net under the one error body. An error response (4xx, 5xx) that is not JSON
+    already - Django's CSRF page, ConditionalGetMiddleware's empty 412, a 405 from a view
+    that renders HTML or YAML (the API docs and schema), a bare HttpResponseNotAllowed -
+    gets the standard body, keeping its status and its other headers (Allow, Retry-After,
+    WWW-Authenticate). A DRF error body rendered in another format is kept, as JSON. The
+    admin keeps its HTML pages.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or response.streaming
+            or _is_json(response)
+            or request.path.startswith("/admin/")
+        ):
+            return response
+        data = getattr(response, "data", None)
+        # (Only the error: DRF's HTML renderer adds a status_code key to the data it renders.)
+        body = {"error": data["error"]} if isinstance(data, dict) and "error" in data else None
+        rebodied = JsonResponse(
+            body or generic_error_body(response.status_code, request), status=response.status_code
+        )
+        for header, value in response.items():
+            if header.lower() not in _BODY_HEADERS:
+                rebodied[header] = value
+        # Django's log_response: whatever was (not) logged for the original stands.
+        rebodied._has_been_logged = getattr(response, "_has_been_logged", False)
+        return rebodied
+
+
+def _is_json(response) -> bool:
+    content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")

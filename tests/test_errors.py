@@ -136,6 +136,56 @@ def test_wrong_method__405_json(aapl, method, path):
     assert Stock.objects.filter(ticker="AAPL").exists()
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete", "options", "patch"])
+@pytest.mark.parametrize("path", ["/health/", "/health/live/", "/health/ready/"])
+def test_wrong_method__public_health_probes_405_json(method, path):
+    """The probes answer GET and HEAD; anything else is a JSON 405, never the CSRF page."""
+    client = APIClient(enforce_csrf_checks=True)
+
+    assert_error(getattr(client, method)(path), 405, "method_not_allowed")
+    assert client.head(path).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "options"])
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_wrong_method__schema_and_docs_405_json(method, path):
+    """The schema (YAML) and its UIs (HTML) still answer errors with the JSON body."""
+    client = APIClient(enforce_csrf_checks=True)
+
+    response = getattr(client, method)(path)
+
+    error = assert_error(response, 405, "method_not_allowed")
+    assert method.upper() in error["message"]
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_schema__unknown_format_404_json(api):
+    """?format= names a renderer; one the schema lacks is a JSON 404, not a YAML body."""
+    assert_error(api.get("/api/schema/", {"format": "xml"}), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_IF_MATCH": '"nope"'}, {"HTTP_IF_UNMODIFIED_SINCE": "Mon, 01 Jan 1990 00:00:00 GMT"}],
+)
+def test_failed_precondition__412_json(api, aapl, headers):
+    """A failed If-Match / If-Unmodified-Since is a 412 with the body, not an empty page."""
+    response = api.get("/api/stocks/AAPL/", **headers)
+
+    assert_error(response, 412, "precondition_failed")
+    assert "ETag" not in response
+
+
+def test_admin__keeps_its_html_error_pages(db):
+    """The admin is for people: a CSRF failure there is Django's HTML page, not JSON."""
+    client = APIClient(enforce_csrf_checks=True)
+
+    response = client.post("/admin/login/", {"username": "x", "password": "y"}, format="multipart")
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -1,9 +1,11 @@
 """
-SIGTERM to gunicorn: the request in flight is finished, then the server exits by itself.
+gunicorn as gunicorn.conf.py configures it. SIGTERM: the request in flight is finished,
+new connections are refused meanwhile, then the server exits by itself. Long request
+lines reach Django (and its JSON answers) instead of gunicorn's HTML 400.
 
 A real gunicorn (gunicorn.conf.py, one sync worker) serves tests/shutdown_site: the
 project plus /slow/, which marks that it has started and then takes SLOW_SECONDS. The
-scenario runs once per module; each test checks one outcome of it.
+shutdown scenario runs once per module; each test checks one outcome of it.
 """
 
 from __future__ import annotations
@@ -72,10 +74,11 @@ class Server:
 
 
 @dataclass
-class SlowRequest:
-    """GET /slow/ in a thread; what came back, and when."""
+class Fetch:
+    """A GET in a thread; what came back, and when."""
 
     port: int
+    path: str = "/slow/"
     status: int | None = None
     body: bytes = b""
     error: str | None = None
@@ -83,7 +86,7 @@ class SlowRequest:
     thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
-        self.thread = threading.Thread(target=self._fetch, name="slow-request", daemon=True)
+        self.thread = threading.Thread(target=self._fetch, name=f"GET {self.path}", daemon=True)
         self.thread.start()
 
     def _fetch(self) -> None:
@@ -91,7 +94,7 @@ class SlowRequest:
             "127.0.0.1", self.port, timeout=GRACEFUL_TIMEOUT + SLOW_SECONDS
         )
         try:
-            connection.request("GET", "/slow/")
+            connection.request("GET", self.path)
             response = connection.getresponse()
             self.status, self.body = response.status, response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -106,7 +109,8 @@ class Shutdown:
     """What happened around the SIGTERM."""
 
     server: Server
-    request: SlowRequest
+    request: Fetch  # in flight at the signal
+    late: Fetch  # sent after the signal
     sigterm_at: float
     exit_code: int | None
     exited_at: float | None
@@ -155,17 +159,33 @@ def gunicorn(tmp_path_factory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def shutdown(gunicorn: Server) -> Shutdown:
     """Start a slow request, SIGTERM the master while it is in flight, wait for the exit."""
-    request = SlowRequest(gunicorn.port)
+    request = Fetch(gunicorn.port)
     gunicorn.wait_for(gunicorn.marker.exists, seconds=10, what="slow view started")
     sigterm_at = time.monotonic()
     gunicorn.process.send_signal(signal.SIGTERM)
+    late = Fetch(gunicorn.port, "/health/live/")
     request.thread.join(timeout=GRACEFUL_TIMEOUT + SLOW_SECONDS)
+    late.thread.join(timeout=GRACEFUL_TIMEOUT + SLOW_SECONDS)
     try:
         exit_code = gunicorn.process.wait(timeout=GRACEFUL_TIMEOUT + 5)
         exited_at = time.monotonic()
     except subprocess.TimeoutExpired:
         exit_code = exited_at = None
-    return Shutdown(gunicorn, request, sigterm_at, exit_code, exited_at)
+    return Shutdown(gunicorn, request, late, sigterm_at, exit_code, exited_at)
+
+
+def test_long_request_line__reaches_django(gunicorn):
+    """A 10 KB query string is answered by the app (JSON, request id), not gunicorn's HTML 400."""
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn.port, timeout=10)
+    try:
+        connection.request("GET", "/api/nope/?q=" + "x" * 10_240)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 404
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["request_id"] == response.getheader("X-Request-ID")
 
 
 def test_sigterm__in_flight_request_completes(shutdown):
@@ -185,8 +205,10 @@ def test_sigterm__server_exits_within_graceful_timeout(shutdown):
     assert "was sent SIGKILL" not in shutdown.server.log()
 
 
-def test_sigterm__new_connections_refused_after_exit(shutdown):
-    """After the shutdown nothing listens on the port any more."""
-    assert shutdown.exit_code is not None, "gunicorn did not exit"
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", shutdown.server.port), timeout=1).close()
+def test_sigterm__request_after_the_signal_not_served(shutdown):
+    """A request sent during the drain is not served: refused or reset, to be retried elsewhere."""
+    late = shutdown.late
+    assert not late.thread.is_alive()
+    assert late.status is None, f"served {late.status} after SIGTERM"
+    assert late.error is not None
+    assert any(kind in late.error for kind in ("Refused", "Reset", "RemoteDisconnected"))

@@ -13,6 +13,8 @@ import psutil
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,19 +46,24 @@ def _verdict(names: tuple[str, ...]) -> JsonResponse:
     return _plain(payload, 503 if status == DOWN else 200)
 
 
-@never_cache
+def probe(view):
+    """A public probe: GET/HEAD only (else a 405), no CSRF check, never cached."""
+    return csrf_exempt(require_safe(never_cache(view)))
+
+
+@probe
 def health(request):
     """Load balancers: can this instance serve? (The database answers.)"""
     return _verdict(LOAD_BALANCER)
 
 
-@never_cache
+@probe
 def live(request):
     """The process is up and answering; touches nothing else."""
     return _plain({"status": OK}, 200)
 
 
-@never_cache
+@probe
 def ready(request):
     """Ready for traffic: database, cache and migrations."""
     return _verdict(READINESS)

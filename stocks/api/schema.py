@@ -1,0 +1,23 @@
+"""
+The OpenAPI schema and its UIs (drf-spectacular). They answer GET and HEAD only: their
+renderers are YAML and HTML, which cannot answer OPTIONS, and their errors are turned
+into the JSON error body by ``stocks.middleware.JsonErrorMiddleware``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+READ_ONLY = ["get", "head"]
+
+
+class SchemaView(SpectacularAPIView):
+    http_method_names = READ_ONLY
+
+
+class SwaggerView(SpectacularSwaggerView):
+    http_method_names = READ_ONLY
+
+
+class RedocView(SpectacularRedocView):
+    http_method_names = READ_ONLY
