@@ -255,6 +255,7 @@ class Blocking(HealthCheck):
     name, category = "blocking", "test"
 
     def __init__(self) -> None:
+        super().__init__()
         self.release = threading.Event()
 
     def check(self):
@@ -358,6 +359,81 @@ def test_broker_check__ok_with_real_broker(request, use_broker, service, transpo
     use_broker(request.getfixturevalue(f"{service}_url"))
     result = run("broker")
     assert (result.status, result.message) == (OK, f"broker reachable ({transport})")
+
+
+@pytest.mark.parametrize("name", ["broker", "workers"])
+def test_queue_checks__degraded_when_the_broker_hangs(settings, use_broker, hung_port, name):
+    """A Redis broker that accepts and never answers degrades within the check's limit."""
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 1.0
+    use_broker(f"redis://127.0.0.1:{hung_port}/0")
+    result = run(name)
+    assert result.status == DEGRADED
+    assert result.duration_ms < 1500
+
+
+def health_threads(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"health-{name}" and t.is_alive()]
+
+
+def test_check__a_hung_run_is_shared_not_repeated(settings):
+    """While a run is hung, later runs wait on it: one thread per check, whatever the polls."""
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.1
+    check = Blocking()
+    try:
+        first, second, third = check.run(), check.run(), check.run()
+        assert len(health_threads("blocking")) == 1
+    finally:
+        check.release.set()
+    assert first.message == "no answer within 0.1s"
+    assert second.status == third.status == DOWN
+    assert "before is hung" in third.message
+    assert check.run().message == "released"  # the hung run ended: a new one answers
+
+
+def test_check__hung_checks_do_not_starve_the_others(settings, use_broker, hung_port, calm_system):
+    """Polls against a hung broker leave disk, memory and cpu answering normally."""
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    use_broker(f"redis://127.0.0.1:{hung_port}/0")
+    for _ in range(4):
+        results = {
+            r.name: r.status for r in run_checks(["broker", "workers", "disk", "memory", "cpu"])
+        }
+        assert results == {
+            "broker": DEGRADED,
+            "workers": DEGRADED,
+            "disk": OK,
+            "memory": OK,
+            "cpu": OK,
+        }
+
+
+def test_system_health_command__exits_while_the_broker_hangs(hung_port, tmp_path):
+    """A monitoring script gets its exit code: hung checks never keep the process alive."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{hung_port}/0",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "HEALTH_CHECK_TIMEOUT_SECONDS": "1",
+    }
+    command = [
+        sys.executable,
+        "manage.py",
+        "system_health",
+        "--json",
+        "--check",
+        "broker",
+        "--check",
+        "workers",
+    ]
+    started = time.monotonic()
+    done = subprocess.run(
+        command, cwd=django.conf.settings.BASE_DIR, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr.decode()
+    assert json.loads(done.stdout)["status"] == DEGRADED
+    assert time.monotonic() - started < 30
 
 
 def test_workers_check__ok_in_eager_mode():

@@ -3,10 +3,10 @@ The database goes away and comes back: 503 + Retry-After (never a 500, never a m
 /health/ fails fast, safe requests are retried, and the next request after the database
 returns succeeds with nothing restarted.
 
-The MySQL tests never touch the shared server: Django talks to it through a TCP proxy
-(tests/support/tcp_proxy.py) that the test cuts and restores. They need MySQL/MariaDB;
-on another backend they are skipped as a backend mismatch (the proxy forwards to MySQL).
-The last tests make the database unusable another way and run on every backend.
+The server tests never touch the shared server: Django talks to it through a TCP proxy
+(tests/support/tcp_proxy.py) that the test cuts, freezes and restores. They need MySQL/
+MariaDB or PostgreSQL; on SQLite (a file, no network) they are skipped as a backend
+mismatch. The last tests make the database unusable another way and run on every backend.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ API_PATHS = (
     "/api/market/movers/",
 )
 ADMINS = [("Ops", "ops@example.com")]
+DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
 # A POST that reaches the database (the API itself is read-only).
 SIGN_IN = {"username": "ops", "password": "secret"}
 
@@ -52,14 +53,18 @@ def _outage_settings(settings):
 
 @pytest.fixture
 def db_proxy(transactional_db) -> Iterator[TcpProxy]:
-    """The default connection goes through a proxy the test can cut (MySQL only)."""
-    if connection.vendor != "mysql":
-        pytest.skip(f"backend mismatch: needs MySQL/MariaDB, this run uses {connection.vendor}")
+    """The default connection goes through a proxy the test can cut (MySQL, PostgreSQL)."""
+    if connection.vendor not in DEFAULT_PORTS:
+        pytest.skip(
+            f"backend mismatch: needs MySQL/MariaDB or PostgreSQL, this run uses "
+            f"{connection.vendor}"
+        )
     db = connection.settings_dict
     saved = {key: db[key] for key in ("HOST", "PORT", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
-    # "localhost" (or no host) would make mysqlclient use the Unix socket.
+    # "localhost" (or no host) would make the driver use the Unix socket.
     upstream_host = db["HOST"] if db["HOST"] not in ("", "localhost") else "127.0.0.1"
-    proxy = TcpProxy((upstream_host, int(db["PORT"] or 3306))).start()
+    upstream_port = int(db["PORT"] or DEFAULT_PORTS[connection.vendor])
+    proxy = TcpProxy((upstream_host, upstream_port)).start()
     connection.close()
     db.update(HOST=proxy.address[0], PORT=str(proxy.port))
     try:
@@ -89,7 +94,7 @@ def connect_attempts(monkeypatch) -> list[int]:
     open_connection = wrapper_class.get_new_connection
 
     def counting(self, conn_params):
-        attempts.append(conn_params["port"])
+        attempts.append(int(conn_params["port"]))
         return open_connection(self, conn_params)
 
     monkeypatch.setattr(wrapper_class, "get_new_connection", counting)
@@ -204,6 +209,31 @@ def test_unsafe_request_during_outage__not_retried(client, db_proxy, settings, c
     assert connect_attempts == [db_proxy.port]
 
 
+def test_health_with_a_frozen_database__503_within_the_time_limit(
+    server, persistent_connection, settings
+):
+    """A server that stops answering (sockets open, nothing refused): /health/ still says 503
+    within HEALTH_CHECK_TIMEOUT_SECONDS, and 200 again once the server answers."""
+    proxy = persistent_connection
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 1.0
+    assert server("/api/stocks/").status_code == 200  # the persistent connection is open
+    assert server("/health/").status_code == 200
+
+    proxy.freeze()
+    try:
+        for _ in range(3):  # polls while the first run is still hung answer as fast
+            started = time.perf_counter()
+            response = server("/health/")
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 503
+            assert elapsed < 2.0, f"/health/ took {elapsed:.2f}s"
+    finally:
+        proxy.thaw()
+    deadline = time.monotonic() + 15
+    while server("/health/").status_code != 200:
+        assert time.monotonic() < deadline, "/health/ did not recover after the thaw"
+
+
 # --- the database comes back ----------------------------------------------------------------
 
 
@@ -278,8 +308,13 @@ def unusable_database(monkeypatch) -> list[str]:
         attempts.append(self.alias)
         raise OperationalError("simulated outage: the database is unreachable")
 
+    def refuse_to_connect(self, conn_params):
+        raise OperationalError("simulated outage: the database is unreachable")
+
     wrapper = type(connections[DEFAULT_DB_ALIAS])
     monkeypatch.setattr(wrapper, "ensure_connection", refuse)
+    # The health check opens connections of its own, past ensure_connection.
+    monkeypatch.setattr(wrapper, "get_new_connection", refuse_to_connect)
     # A gone server also fails the ping on a connection opened before it went away.
     monkeypatch.setattr(wrapper, "is_usable", lambda self: False)
     return attempts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import uuid
@@ -25,25 +26,52 @@ def _db_error(exc: Exception) -> str:
 
 
 class DatabaseCheck(HealthCheck):
-    """A round trip to the database."""
+    """
+    A round trip to the database. On a server (MySQL, PostgreSQL) it opens a connection of
+    its own in the check's thread, under the time limit: the request's persistent
+    connection could be stuck on a frozen server for as long as TCP takes to notice.
+    """
 
     name, category, uses_database = "database", "database", True
+
+    @property
+    def inline(self) -> bool:
+        return connections[DEFAULT_DB_ALIAS].vendor == "sqlite"  # a local file: no network
 
     def check(self):
         connection = connections[DEFAULT_DB_ALIAS]
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
+            if self.inline:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchone()
+            else:
+                _round_trip_on_new_connection(connection)
         except DatabaseError as exc:
             raise CheckDown(f"{connection.vendor} unreachable ({_db_error(exc)})") from exc
         return f"{connection.vendor} answered", {"vendor": connection.vendor}
 
 
+def _round_trip_on_new_connection(connection) -> None:
+    params = connection.get_connection_params()
+    if connection.vendor == "mysql":
+        # The reply to SELECT 1 must come within the check's limit too.
+        seconds = max(1, math.ceil(settings.HEALTH_CHECK_TIMEOUT_SECONDS))
+        params.update(read_timeout=seconds, write_timeout=seconds)
+    with connection.wrap_database_errors:
+        raw = connection.get_new_connection(params)
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        finally:
+            raw.close()
+
+
 class MigrationsCheck(HealthCheck):
     """Every migration on disk is applied."""
 
-    name, category, uses_database = "migrations", "database", True
+    name, category, uses_database, inline = "migrations", "database", True, True
 
     def check(self):
         connection = connections[DEFAULT_DB_ALIAS]
@@ -92,7 +120,12 @@ def _broker_budget() -> float:
 
 def _broker_connection(timeout: float):
     """A connected broker connection, or the error; one immediate retry, no backoff sleep."""
-    conn = _celery_app().connection_for_write(connect_timeout=timeout)
+    conn = _celery_app().connection_for_write(
+        connect_timeout=timeout,
+        # Redis: without a socket timeout a broker that accepts and never answers would
+        # hold the check's thread for good.
+        transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+    )
     try:
         conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
     except Exception:
@@ -198,7 +231,7 @@ class LoadCheck(HealthCheck):
 class FreshnessCheck(HealthCheck):
     """The newest quote is within the refresh interval plus grace (of open-market time)."""
 
-    name, category, uses_database = "freshness", "data", True
+    name, category, uses_database, inline = "freshness", "data", True, True
 
     def check(self):
         from ..market_calendar import stale_threshold

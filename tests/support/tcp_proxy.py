@@ -29,6 +29,8 @@ class TcpProxy:
     - ``restore()``: listen again on the same port.
     - ``drop_connections()``: close the live connections but keep listening (a server
       restart, a NAT timeout: the connection dies, the database is still there).
+    - ``freeze()``: stop forwarding bytes, keeping every socket open and accepting new
+      connections (a hung server: nothing is refused, nothing answers); ``thaw()`` resumes.
     """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
@@ -39,6 +41,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._live: set[socket.socket] = set()
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -52,7 +56,14 @@ class TcpProxy:
         if self._listener is None:
             self._listen()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def cut(self) -> None:
+        self.thaw()  # pumps held by a freeze must run on to see their sockets closed
         with self._lock:
             listener, self._listener = self._listener, None
         if listener is not None:
@@ -108,6 +119,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass  # either side closed: the connection is over
