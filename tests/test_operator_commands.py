@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command, load_command_class
 from django.db import connection, connections
 from django.db.utils import load_backend
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from stocks import data_version
@@ -267,6 +268,87 @@ def test_optimize_database__unreachable_database_exits_2(unreachable_database):
     report, code = run_json("optimize_database", "--database", unreachable_database)
     assert (report["status"], code) == ("failed", 2)
     assert [step["status"] for step in report["steps"]] == ["failed"]
+
+
+def test_optimize_database__builds_indexes_concurrently_on_postgresql(dropped_index):
+    """On PostgreSQL the missing index is built CONCURRENTLY: writes go on meanwhile."""
+    if connection.vendor != "postgresql":
+        pytest.skip(f"backend mismatch: needs PostgreSQL, this run uses {connection.vendor}")
+    with CaptureQueriesContext(connection) as queries:
+        assert run("optimize_database").code == 0
+    (create,) = [q["sql"] for q in queries if "CREATE INDEX" in q["sql"]]
+    assert "CONCURRENTLY" in create
+    assert index_present(DROPPED_INDEX)
+
+
+@pytest.fixture
+def dropped_foreign_key_index(transactional_db):
+    """The index Django gave SearchTerm.stock (a field-level index, named by the database)."""
+    if connection.vendor == "mysql":
+        pytest.skip("backend mismatch: InnoDB keeps an index on every foreign key column itself")
+    table = "stocks_searchterm"
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    (name,) = [
+        n for n, info in constraints.items() if info["index"] and info["columns"] == ["stock_id"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    yield
+    declared = next(d for d in declared_indexes() if d.table == table and d.on_field)
+    if not index_present(declared.name):
+        create_index(declared)
+
+
+def test_optimize_database__recreates_a_dropped_foreign_key_index(dropped_foreign_key_index):
+    """Indexes declared on fields (a foreign key's) count too: reported missing, then created."""
+    report, code = run_json("optimize_database", "--dry-run")
+    assert code == 0
+    assert [(i["table"], i["columns"]) for i in report["missing_indexes"]] == [
+        ("stocks_searchterm", ["stock_id"])
+    ]
+    report, code = run_json("optimize_database")
+    assert (report["status"], code) == ("done", 0)
+    assert all(present for _declared, present in index_status())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_optimize_database__every_change_failing_exits_2(monkeypatch):
+    """The inspection alone is not a partial success: when every change fails, exit 2."""
+
+    def failing(statement, *, using):
+        raise database_maintenance.StatementFailed("permission denied")
+
+    monkeypatch.setattr(database_maintenance, "run_statement", failing)
+    report, code = run_json("optimize_database")
+    assert (report["status"], code) == ("failed", 2)
+    assert report["steps"][0]["status"] == "done"
+
+
+@pytest.mark.parametrize("name", ["optimize_database", "system_status"])
+def test_operator_commands__unknown_database_alias_exits_2(name):
+    """A bad --database is bad usage: exit 2 and, with --json, the failure document."""
+    result = run(name, "--database", "nope")
+    assert result.code == 2
+    assert "Unknown database alias 'nope'" in result.error
+    report, code = run_json(name, "--database", "nope")
+    assert (report["status"], code) == ("failed", 2)
+
+
+def test_operator_commands__unexpected_error_exits_2_with_json(monkeypatch, caplog):
+    """A bug in a command is a failure (2) with the JSON document, and its traceback logged."""
+
+    def broken(**options):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(system_status_service, "system_status", broken)
+    monkeypatch.setattr("stocks.management.commands.system_status.system_status", broken)
+    report, code = run_json("system_status")
+    assert (report, code) == (
+        {"status": "failed", "error": "unexpected error: RuntimeError: boom"},
+        2,
+    )
+    assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
 
 
 # ---------------------------------------------------------------------------------------

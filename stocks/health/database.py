@@ -20,6 +20,9 @@ class DeclaredIndex:
     columns: tuple[str, ...]
     unique: bool
     definition: models.Index | models.UniqueConstraint
+    # Declared on a field (unique=True, db_index, a foreign key) rather than in Meta: the
+    # database names it, so it is found by its columns; any index led by the column serves.
+    on_field: bool = False
 
     def as_dict(self, present: bool) -> dict:
         return {
@@ -30,9 +33,26 @@ class DeclaredIndex:
             "present": present,
         }
 
+    def is_in(self, existing: dict[str, dict]) -> bool:
+        """Whether ``existing`` (introspected constraints of the table) provides this one."""
+        if not self.on_field and self.name in existing:
+            return True
+        width = len(self.columns)
+        for info in existing.values():
+            if not (info["index"] or info["unique"]):
+                continue
+            columns = tuple(info["columns"])
+            if self.unique and info["unique"] and columns == self.columns:
+                return True
+            if not self.unique and (
+                columns[:width] == self.columns if self.on_field else columns == self.columns
+            ):
+                return True
+        return False
+
 
 def declared_indexes(app_label: str = APP_LABEL) -> list[DeclaredIndex]:
-    """Meta.indexes and Meta.constraints (unique) of the app's models."""
+    """Meta.indexes, unique Meta.constraints, and the indexes fields ask for, per model."""
     found = []
     for model in apps.get_app_config(app_label).get_models():
         table = model._meta.db_table
@@ -51,6 +71,29 @@ def declared_indexes(app_label: str = APP_LABEL) -> list[DeclaredIndex]:
                         model, table, constraint.name, columns(constraint.fields), True, constraint
                     )
                 )
+        found.extend(_field_indexes(model))
+    return found
+
+
+def _field_indexes(model: type[models.Model]) -> list[DeclaredIndex]:
+    table = model._meta.db_table
+    found = []
+    for field in model._meta.local_concrete_fields:
+        if field.primary_key or not (field.unique or field.db_index):
+            continue
+        suffix = "uniq" if field.unique else "idx"
+        # A name for creating it if missing (the columns, not the name, find it).
+        name = f"{table[:14]}_{field.column[:12]}_{suffix}"
+        definition = (
+            models.UniqueConstraint(fields=[field.name], name=name)
+            if field.unique
+            else models.Index(fields=[field.name], name=name)
+        )
+        found.append(
+            DeclaredIndex(
+                model, table, name, (field.column,), field.unique, definition, on_field=True
+            )
+        )
     return found
 
 
@@ -62,18 +105,16 @@ def present_indexes(table: str, using: str = DEFAULT_DB_ALIAS) -> dict[str, dict
 
 def index_status(using: str = DEFAULT_DB_ALIAS) -> list[tuple[DeclaredIndex, bool]]:
     """Each declared index and whether the database has it (by name, or same columns)."""
-    result = []
     cache: dict[str, dict] = {}
-    for declared in declared_indexes():
-        existing = cache.setdefault(declared.table, present_indexes(declared.table, using))
-        present = declared.name in existing or any(
-            tuple(info["columns"]) == declared.columns
-            and (info["unique"] or not declared.unique)
-            and (info["index"] or info["unique"])
-            for info in existing.values()
+    return [
+        (
+            declared,
+            declared.is_in(
+                cache.setdefault(declared.table, present_indexes(declared.table, using))
+            ),
         )
-        result.append((declared, present))
-    return result
+        for declared in declared_indexes()
+    ]
 
 
 def _table_size(cursor, vendor: str, table: str) -> int | None:

@@ -10,10 +10,15 @@ is the contract monitoring scripts rely on: 0 all is well or done, 1 degraded or
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol
 
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
+from django.utils.connection import ConnectionDoesNotExist
+
+logger = logging.getLogger("stocks.commands")
 
 EXIT_OK, EXIT_ATTENTION, EXIT_FAILED = 0, 1, 2
 
@@ -29,6 +34,16 @@ class OperatorFailed(CommandError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, returncode=EXIT_FAILED)
+
+
+def require_database_alias(alias: str) -> str:
+    try:
+        connections[alias]
+    except ConnectionDoesNotExist:
+        raise OperatorFailed(
+            f"Unknown database alias {alias!r} (configured: {', '.join(connections)})."
+        ) from None
+    return alias
 
 
 class OperatorCommand(BaseCommand):
@@ -61,11 +76,21 @@ class OperatorCommand(BaseCommand):
     def handle(self, *args, **options) -> None:
         as_json = options["json"]
         try:
+            if "database" in options:
+                require_database_alias(options["database"])
             result = self.perform(**options)
         except CommandError as exc:
             if as_json:  # stdout still carries one document, for scripts that parse it
                 self.write_json({"status": "failed", "error": str(exc)})
             raise
+        except Exception as exc:
+            # A bug or an unforeseen failure is still a failure (exit 2), not a "degraded"
+            # exit 1 with a bare traceback: the traceback goes to the log.
+            logger.exception("%s failed unexpectedly", self.__module__.rpartition(".")[2])
+            failure = OperatorFailed(f"unexpected error: {type(exc).__name__}: {exc}")
+            if as_json:
+                self.write_json({"status": "failed", "error": str(failure)})
+            raise failure from exc
         if as_json:
             self.write_json(result.as_dict())
         else:

@@ -29,6 +29,9 @@ class Step:
     status: str
     message: str = ""
     duration_ms: float = 0.0
+    # A change (index, statistics) rather than the inspection before them: only changes
+    # decide whether anything was done.
+    is_change: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,11 +51,11 @@ class OptimizeReport:
 
     @property
     def status(self) -> str:
-        """done (nothing failed), partial (some steps failed) or failed (nothing worked)."""
-        statuses = {step.status for step in self.steps}
-        if FAILED not in statuses:
+        """done (nothing failed), partial (some changes failed) or failed (no change made)."""
+        if all(step.status != FAILED for step in self.steps):
             return DONE
-        return "partial" if DONE in statuses else FAILED
+        changed = any(step.status == DONE and step.is_change for step in self.steps)
+        return "partial" if changed else FAILED
 
     @property
     def exit_code(self) -> int:
@@ -89,7 +92,9 @@ def optimize_database(
         inspected = index_status(using)
     except DatabaseError as exc:  # unreachable: every other step would fail the same way
         report.steps.append(
-            Step("inspect indexes", FAILED, describe_error(exc), _ms_since(started))
+            Step(
+                "inspect indexes", FAILED, describe_error(exc), _ms_since(started), is_change=False
+            )
         )
         return report
     missing = [declared for declared, present in inspected if not present]
@@ -100,6 +105,7 @@ def optimize_database(
             DONE,
             f"{len(inspected)} declared, {len(missing)} missing",
             _ms_since(started),
+            is_change=False,
         )
     )
 
@@ -130,10 +136,19 @@ def optimize_database(
 
 
 def create_index(declared: DeclaredIndex, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create one declared index or unique constraint, exactly as a migration would."""
+    """
+    Create one declared index or unique constraint as a migration would; on PostgreSQL an
+    index is built CONCURRENTLY, so ingest keeps writing to the table meanwhile.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql" and isinstance(declared.definition, models.Index):
+        # CONCURRENTLY cannot run inside a transaction block.
+        with connection.schema_editor(atomic=False) as editor:
+            editor.add_index(declared.model, declared.definition, concurrently=True)
+        return
     # One schema editor per index: a failure rolls back that index alone (where DDL is
     # transactional) and the others are still created.
-    with connections[using].schema_editor() as editor:
+    with connection.schema_editor() as editor:
         if isinstance(declared.definition, models.Index):
             editor.add_index(declared.model, declared.definition)
         else:
