@@ -35,26 +35,38 @@ class CacheUnavailable(Exception):
     """The cache cannot be reached, or does not support listing its keys."""
 
 
+LOCMEM_WARNING = (
+    "the local-memory cache lives inside each process: this cleared only this process's "
+    "own entries, not those of the running server; restart the server to clear its cache, "
+    "or set REDIS_URL for a cache the servers share"
+)
+
+
 @dataclass
 class ClearResult:
     backend: str
     dry_run: bool
     removed: dict[str, int] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
-    exit_code = 0  # clearing either completes or raises
+    warning: str | None = None
 
     @property
     def total(self) -> int:
         return sum(self.removed.values())
 
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.warning else 0  # clearing either completes or raises
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "status": "done",
+            "status": "attention" if self.warning else "done",
             "backend": self.backend,
             "dry_run": self.dry_run,
             "removed": self.removed,
             "total": self.total,
             "kept": self.kept,
+            "warning": self.warning,
         }
 
 
@@ -87,6 +99,7 @@ def clear_cache(
         _clear_redis(cache, wanted, result)
     elif isinstance(cache, LocMemCache):
         _clear_locmem(cache, wanted, result)
+        result.warning = LOCMEM_WARNING
     else:
         raise CacheUnavailable(
             f"{result.backend} cannot list its keys; only django-redis and the "

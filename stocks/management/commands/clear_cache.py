@@ -13,7 +13,10 @@ class Command(OperatorCommand):
         f"({', '.join(NAMESPACES)}), or with --all every key of this app's cache "
         "(never the rest of the Redis database). The data version is always kept."
     )
-    exit_codes = "0 done, 2 failed (no --all or --namespace, unknown namespace, cache unreachable)"
+    exit_codes = (
+        "0 done, 1 done but only in this process (the local-memory cache), 2 failed (no --all "
+        "or --namespace, unknown namespace, cache unreachable)"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -46,3 +49,5 @@ class Command(OperatorCommand):
         if result.kept:
             self.stdout.write(f"Kept: {', '.join(result.kept)} (never deleted)")
         self.stdout.write(self.style.SUCCESS(f"{verb} {result.total} key(s)."))
+        if result.warning:
+            self.stdout.write(self.style.WARNING(f"Note: {result.warning}."))
