@@ -626,6 +626,25 @@ def test_system_status__passwords_are_masked(settings, stock_factory):
     assert mask_url("memory://") == "memory://"
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "redis://:a@h1:6379/0,redis://:pw2@h2:6379/0",
+            "redis://:****@h1:6379/0,redis://:****@h2:6379/0",
+        ),
+        ("amqp://u:p1@h1//;amqp://u:pw2@h2//", "amqp://u:****@h1//;amqp://u:****@h2//"),
+        ("redis://h:6379/0?password=pw3&db=1", "redis://h:6379/0?password=****&db=1"),
+        ("sentinel://h:26379;sentinel://h2:26379", "sentinel://h:26379;sentinel://h2:26379"),
+        ("redis://user@h:6379/0", "redis://user@h:6379/0"),
+        ("redis://:p@[::1:bad/0", "****"),
+    ],
+)
+def test_mask_url__every_password_of_a_list_and_of_the_query(url, shown):
+    """Lists of URLs (django-redis, Celery failover) and password parameters are masked too."""
+    assert mask_url(url) == shown
+
+
 def test_system_status__stale_data_needs_attention_exits_1(stock_factory):
     """A stock whose quote is a month old is stale: exit 1 with the reason."""
     stock_factory(quote_time=timezone.now())

@@ -9,10 +9,11 @@ says "down" when the database is unreachable, "attention" when something needs a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -135,12 +136,38 @@ def configuration(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
 
 
 def mask_url(url: str) -> str:
-    """``redis://:secret@host:6379/0`` -> ``redis://:****@host:6379/0``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:****@{host}"))
+    """
+    ``redis://:secret@host:6379/0`` -> ``redis://:****@host:6379/0``: every URL of a list
+    (django-redis takes a comma-separated LOCATION, Celery a ``;``-separated failover list),
+    and ``password=`` query parameters (Redis sentinel URLs) too.
+    """
+    return "".join(
+        part if part in _URL_SEPARATORS else _mask_one(part) for part in _URL_LIST.split(url)
+    )
+
+
+_URL_SEPARATORS = {",", ";"}
+_URL_LIST = re.compile(r"([,;])")
+_SECRET_PARAMETERS = {"password", "passwd", "pass", "sentinel_password"}
+
+
+def _mask_one(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        has_password = parts.password is not None
+    except ValueError:  # not a URL we can take apart: show nothing of it
+        return "****"
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    secret_query = any(key.lower() in _SECRET_PARAMETERS for key, _value in query)
+    if not (has_password or secret_query):
+        return url  # untouched, not re-encoded
+    if has_password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:****@{host}")
+    if secret_query:
+        masked = [(k, "****" if k.lower() in _SECRET_PARAMETERS else v) for k, v in query]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts)
 
 
 def pending_migrations(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
