@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import connection, connections
 from django.http import JsonResponse
+from django.urls import resolve
 
 from .errors import database_unavailable_response, generic_error_body, is_outage
 from .request_context import request_id
@@ -164,3 +165,26 @@ class JsonErrorMiddleware:
 def _is_json(response) -> bool:
     content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+class HealthProbeMiddleware:
+    """
+    Answer the public probes (/health/, /health/live/, /health/ready/) before host validation
+    and the HTTPS redirect. Load balancers and orchestrators call an instance by its own
+    address over plain HTTP, which ``ALLOWED_HOSTS`` would refuse (400) and
+    ``SECURE_SSL_REDIRECT`` would redirect (301): either takes a healthy box out. Placed
+    after the request id and metrics middleware, before SecurityMiddleware.
+    """
+
+    def __init__(self, get_response):
+        from .health.views import PROBES  # the views import DRF: not at settings load
+
+        self.get_response = get_response
+        self.probes = PROBES
+
+    def __call__(self, request):
+        view = self.probes.get(request.path_info)
+        if view is None:
+            return self.get_response(request)
+        request.resolver_match = resolve(request.path_info)  # named in the request metrics
+        return view(request)

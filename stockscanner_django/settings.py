@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "stocks.middleware.RequestIdMiddleware",
     "stocks.middleware.RequestMetricsMiddleware",
     "stocks.middleware.DatabaseOutageMiddleware",
+    "stocks.middleware.HealthProbeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

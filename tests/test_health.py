@@ -582,6 +582,27 @@ def test_health__503_when_the_database_is_down(api, settings, mailoutbox, databa
     assert mailoutbox == []
 
 
+@pytest.mark.parametrize("path", ["/health/", "/health/live/", "/health/ready/"])
+def test_probes__answer_a_load_balancer_calling_by_ip_over_http(api, settings, path):
+    """A probe sent to the instance's own address, over HTTP, is answered: no host check
+    (ALLOWED_HOSTS would 400 it) and no HTTPS redirect (it would 301)."""
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = api.get(path, HTTP_HOST="10.0.3.17:8000")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ok"
+    assert api.get("/api/stocks/", HTTP_HOST="10.0.3.17:8000").status_code == 400
+    assert api.get("/api/stocks/", HTTP_HOST="api.example.com").status_code == 301
+
+
+def test_probes__counted_in_the_request_metrics(api, request_metrics):
+    """Answered before URL resolution, the probes still appear under their own names."""
+    api.get("/health/live/")
+    assert [row["endpoint"] for row in request_metrics.endpoints()] == ["health-live"]
+
+
 def test_health_live__ok_even_when_the_database_is_down(api, database_down):
     """Liveness touches nothing."""
     response = api.get("/health/live/")
