@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import wait
 
 import pytest
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
-from stocks.health import CHECKS
+from stocks.health import CHECKS, checks
 
 from .factories import PriceBarFactory, StockFactory
+
+# Nothing listens on tcpmux: connections are refused at once.
+CLOSED_PORT = 1
 
 
 @pytest.fixture
@@ -46,3 +52,17 @@ def stock_factory(db):
 @pytest.fixture
 def bar_factory(db):
     return PriceBarFactory
+
+
+@pytest.fixture
+def database_down(monkeypatch, settings, tmp_path):
+    """The health checks' database connection points at nothing: a server that is down."""
+    config = copy.deepcopy(settings.DATABASES[DEFAULT_DB_ALIAS])
+    if connection.vendor == "sqlite":
+        config["NAME"] = str(tmp_path / "no-such-directory" / "db.sqlite3")
+    else:
+        config["HOST"], config["PORT"] = "127.0.0.1", CLOSED_PORT
+    unreachable = ConnectionHandler({DEFAULT_DB_ALIAS: config})
+    monkeypatch.setattr(checks, "connections", unreachable)
+    yield
+    unreachable.close_all()

@@ -416,6 +416,16 @@ def test_system_health__cache_on_closed_port_is_degraded_exits_1(settings):
     assert report["categories"]["cache"][0]["status"] == "degraded"
 
 
+def test_system_health__unreachable_database_exits_2(database_down):
+    """The database refusing connections is down: exit 2, the dependent checks skipped."""
+    result = run("system_health", "--check", "database", "--check", "migrations")
+    assert result.code == 2
+    assert "down     database" in result.out
+    assert "skipped: database down" in result.out
+    report, code = run_json("system_health", "--check", "database")
+    assert (report["status"], code) == ("down", 2)
+
+
 def test_system_health__critical_disk_is_down_exits_2(settings):
     """A check that is down (disk below the critical free threshold) makes the exit code 2."""
     settings.HEALTH_DISK_CRITICAL_FREE_PERCENT = 101
