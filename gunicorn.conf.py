@@ -10,7 +10,7 @@ from stockscanner_django.settings import GUNICORN
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = GUNICORN["workers"]
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = GUNICORN["threads"]
 # A worker that does not answer for this long is killed and replaced.
 timeout = GUNICORN["timeout"]
 # On SIGTERM, in-flight requests get this long to finish before workers are stopped.

@@ -336,6 +336,7 @@ HEALTH_LOAD_MAX_PER_CPU = env.float("HEALTH_LOAD_MAX_PER_CPU", default=2.0)
 # gunicorn reads these too (gunicorn.conf.py); /system/memory/ reports them.
 GUNICORN = {
     "workers": env.int("WEB_CONCURRENCY", default=(os.cpu_count() or 1) * 2 + 1),
+    "threads": env.int("GUNICORN_THREADS", default=1),
     "timeout": env.int("GUNICORN_TIMEOUT", default=30),
     "graceful_timeout": env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30),
     "max_requests": env.int("GUNICORN_MAX_REQUESTS", default=2000),

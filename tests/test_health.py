@@ -476,6 +476,25 @@ def test_memory_check__thresholds(settings, maximum, critical, status):
     assert "% of " in result.message
 
 
+@pytest.fixture
+def container(tmp_path, monkeypatch):
+    """A cgroup v2 directory: a 1 GiB limit, 900 MiB charged of which 100 MiB reclaimable."""
+    (tmp_path / "memory.max").write_text(f"{2**30}\n")
+    (tmp_path / "memory.current").write_text(f"{900 * 2**20}\n")
+    (tmp_path / "memory.stat").write_text(f"anon 1\ninactive_file {100 * 2**20}\nfile 2\n")
+    monkeypatch.setattr(checks, "CGROUP_DIR", tmp_path)
+    return tmp_path
+
+
+def test_memory_check__a_container_counts_against_its_own_limit(settings, container):
+    """In a container the working set (800 of 1024 MiB: 78.1%) is what the thresholds see."""
+    settings.HEALTH_MEMORY_MAX_PERCENT, settings.HEALTH_MEMORY_CRITICAL_PERCENT = 75, 90
+    result = run("memory")
+    assert (result.status, result.message) == (DEGRADED, "78.1% of the container's 1024 MiB in use")
+    (container / "memory.max").write_text("max\n")  # no limit: the system's memory counts
+    assert "container" not in run("memory").message
+
+
 @pytest.mark.parametrize(("maximum", "status"), [(1e9, OK), (0, DEGRADED)])
 def test_cpu_check__threshold(settings, maximum, status):
     """Load per CPU at or over HEALTH_LOAD_MAX_PER_CPU degrades."""
@@ -822,5 +841,7 @@ def test_memory__process_system_and_gunicorn(operator, settings):
     system = body["system"]
     assert system["total_bytes"] >= system["available_bytes"] > 0
     assert 0 <= system["used_percent"] <= 100
+    assert body["container"] is None  # no cgroup memory limit on the test machine
     assert body["gunicorn"] == settings.GUNICORN
+    assert body["gunicorn"]["threads"] >= 1
     assert set(body["gunicorn"]) >= {"workers", "timeout", "graceful_timeout", "max_requests"}

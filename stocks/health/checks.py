@@ -198,19 +198,53 @@ class DiskCheck(HealthCheck):
         return message, details
 
 
+# Where a container's memory limit and use are (cgroup v2). Outside a limited container the
+# files are absent or say "max", and the system's memory is what counts.
+CGROUP_DIR = Path("/sys/fs/cgroup")
+
+
+def container_memory() -> dict[str, int] | None:
+    """
+    This cgroup's memory limit and working set (use minus reclaimable file cache, as the
+    kernel's OOM killer and Kubernetes count it), or None when there is no limit.
+    """
+    try:
+        limit = (CGROUP_DIR / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        current = int((CGROUP_DIR / "memory.current").read_text())
+        stat = dict(line.split() for line in (CGROUP_DIR / "memory.stat").read_text().splitlines())
+    except (OSError, ValueError):
+        return None
+    working_set = max(0, current - int(stat.get("inactive_file", 0)))
+    return {"limit_bytes": int(limit), "used_bytes": working_set}
+
+
+def memory_in_use() -> tuple[float, str, dict]:
+    """(percent in use, what it is a percent of, details): the container's, else the system's."""
+    container = container_memory()
+    if container:
+        percent = container["used_bytes"] / container["limit_bytes"] * 100
+        return percent, f"the container's {container['limit_bytes'] // 2**20} MiB", container
+    memory = psutil.virtual_memory()
+    details = {"available_bytes": memory.available, "total_bytes": memory.total}
+    return memory.percent, f"{memory.total // 2**20} MiB", details
+
+
 class MemoryCheck(HealthCheck):
-    """System memory in use."""
+    """Memory in use: of the container's limit when there is one (a host with memory to spare
+    does not save a container from its OOM killer), else of the system."""
 
     name, category = "memory", "system"
 
     def check(self):
-        memory = psutil.virtual_memory()
-        message = f"{memory.percent:.1f}% of {memory.total // 2**20} MiB in use"
-        if memory.percent >= settings.HEALTH_MEMORY_CRITICAL_PERCENT:
+        percent, of_what, details = memory_in_use()
+        message = f"{percent:.1f}% of {of_what} in use"
+        if percent >= settings.HEALTH_MEMORY_CRITICAL_PERCENT:
             raise CheckDown(message)
-        if memory.percent >= settings.HEALTH_MEMORY_MAX_PERCENT:
+        if percent >= settings.HEALTH_MEMORY_MAX_PERCENT:
             raise CheckDegraded(message)
-        return message, {"used_percent": memory.percent, "available_bytes": memory.available}
+        return message, {"used_percent": round(percent, 1), **details}
 
 
 class LoadCheck(HealthCheck):

@@ -23,6 +23,7 @@ from ..errors import generic_error_body
 from ..request_metrics import metrics
 from .auth import HealthTokenAuthentication, IsOperator
 from .base import DOWN, OK, overall_status
+from .checks import container_memory
 from .database import database_report
 from .registry import LOAD_BALANCER, READINESS, run_checks
 from .report import HealthReport, versions
@@ -151,6 +152,8 @@ class MemoryView(OperatorView):
                     "available_bytes": system.available,
                     "used_percent": system.percent,
                 },
+                # The cgroup's limit and working set when the process runs in a container.
+                "container": container_memory(),
                 "gunicorn": settings.GUNICORN,
                 "python": sys.version.split()[0],
                 "django": django.get_version(),
