@@ -44,3 +44,51 @@ def test_docs__ui_assets_are_local(api):
         served = api.get(asset)
         assert served.status_code == 200, asset
         served.close()
+
+
+ENDPOINTS = {
+    "/api/stocks/": "/api/stocks/",
+    "/api/stocks/fields/": "/api/stocks/fields/",
+    "/api/stocks/search/?q=acme": "/api/stocks/search/",
+    "/api/stocks/ACME/": "/api/stocks/{ticker}/",
+    "/api/stocks/ACME/history/": "/api/stocks/{ticker}/history/",
+    "/api/realtime/ACME/": "/api/realtime/{ticker}/",
+    "/api/market/sectors/": "/api/market/sectors/",
+    "/api/market/movers/": "/api/market/movers/",
+}
+
+
+def _component(schema: dict, ref: dict) -> dict:
+    return schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize("url", sorted(ENDPOINTS))
+def test_schema__documents_the_body_each_endpoint_answers(api, stock_factory, url):
+    """Each endpoint's documented 200 body has exactly the keys the endpoint answers with,
+    and its documented errors use the one error body."""
+    stock_factory(ticker="ACME", name="Acme Corp", change_percent=1.5)
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    operation = next(
+        ops["get"] for path, ops in schema["paths"].items()
+        if path.rstrip("/?") == ENDPOINTS[url].rstrip("/")
+    )  # fmt: skip
+    documented = _component(
+        schema, operation["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+
+    body = api.get(url).json()
+
+    assert set(body) == set(documented["properties"])
+    for status, response in operation["responses"].items():
+        if status != "200":
+            error = _component(schema, response["content"]["application/json"]["schema"])
+            assert set(error["properties"]) == {"error"}
+
+
+def test_schema__page_and_page_size_start_at_one(api):
+    """page=0 and page_size=0 are refused, and the schema says so."""
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    list_path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks")
+    parameters = {p["name"]: p for p in schema["paths"][list_path]["get"]["parameters"]}
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["page_size"]["schema"]["minimum"] == 1

@@ -250,8 +250,16 @@ class StockPagination(BasePagination):
         return _PageNumber().get_paginated_response_schema(schema)
 
     def get_schema_operation_parameters(self, view):
+        numbered = _PageNumber().get_schema_operation_parameters(view)
+        for parameter in numbered:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == "page_size":
+                parameter["schema"]["default"] = settings.REST_FRAMEWORK["PAGE_SIZE"]
+                parameter["description"] = (
+                    f"Rows per page; larger values are served at {settings.API_MAX_PAGE_SIZE}."
+                )
         return [
-            *_PageNumber().get_schema_operation_parameters(view),
+            *numbered,
             {
                 "name": CURSOR_PARAM,
                 "required": False,

@@ -17,6 +17,16 @@ from ..models import Stock
 from ..tickers import TICKER_PATH_PATTERN, InvalidTicker, normalize_ticker
 from .catalog import build_catalog
 from .filters import StockFilterSet
+from .responses import (
+    INVALID,
+    NOT_FOUND,
+    CatalogSerializer,
+    HistoryResponseSerializer,
+    MoversResponseSerializer,
+    SearchResponseSerializer,
+    SectorsResponseSerializer,
+    responses,
+)
 from .serializers import (
     LIST_FIELDS,
     BarSerializer,
@@ -83,7 +93,10 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), **freshness_context()}
 
-    @extend_schema(parameters=[FIELDS_PARAM])
+    @extend_schema(
+        parameters=[FIELDS_PARAM],
+        responses=responses(StockRowSerializer(many=True), INVALID, NOT_FOUND),
+    )
     def list(self, request, *args, **kwargs):
         fields = _sparse_fields(request)
         columns = columns_for(fields) if fields else None
@@ -92,12 +105,14 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         serializer = self.get_serializer(page, many=True, fields=fields)
         return self.get_paginated_response(serializer.data)
 
-    @extend_schema(responses=StockDetailSerializer)
+    @extend_schema(responses=responses(StockDetailSerializer, NOT_FOUND))
     def retrieve(self, request, ticker: str):
         stock = get_stock(ticker)
         return Response(StockDetailSerializer(stock, context=self.get_serializer_context()).data)
 
-    @extend_schema(parameters=[SearchParams], responses=SearchHitSerializer(many=True))
+    @extend_schema(
+        parameters=[SearchParams], responses=responses(SearchResponseSerializer, INVALID)
+    )
     @action(detail=False, filterset_class=None, pagination_class=None)
     def search(self, request):
         params = _params(SearchParams, request)
@@ -105,11 +120,15 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         data = SearchHitSerializer(hits, many=True, context=self.get_serializer_context()).data
         return Response({"query": params["q"], "count": len(data), "results": data})
 
+    @extend_schema(responses=CatalogSerializer)
     @action(detail=False, filterset_class=None, pagination_class=None)
     def fields(self, request):
         return Response(build_catalog())
 
-    @extend_schema(parameters=[HistoryParams], responses=BarSerializer(many=True))
+    @extend_schema(
+        parameters=[HistoryParams],
+        responses=responses(HistoryResponseSerializer, INVALID, NOT_FOUND),
+    )
     @action(detail=True, filterset_class=None, pagination_class=None)
     def history(self, request, ticker: str):
         params = _params(HistoryParams, request)
@@ -136,7 +155,7 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
 class RealtimeQuoteView(APIView):
     """The latest quote of one stock."""
 
-    @extend_schema(responses=RealtimeQuoteSerializer)
+    @extend_schema(responses=responses(RealtimeQuoteSerializer, NOT_FOUND))
     def get(self, request, ticker: str):
         stock = get_stock(ticker)
         now = timezone.now()
@@ -147,7 +166,7 @@ class RealtimeQuoteView(APIView):
 class SectorSummaryView(APIView):
     """Per sector: count, advancers, decliners, mean change %, market cap."""
 
-    @extend_schema(responses=SectorSummarySerializer(many=True))
+    @extend_schema(responses=SectorsResponseSerializer)
     def get(self, request):
         rows = SectorSummarySerializer(Stock.objects.sector_summary(), many=True).data
         return Response({"count": len(rows), "results": rows})
@@ -156,7 +175,9 @@ class SectorSummaryView(APIView):
 class MoversView(APIView):
     """Top gainers, losers or most active stocks."""
 
-    @extend_schema(parameters=[MoversParams], responses=StockRowSerializer(many=True))
+    @extend_schema(
+        parameters=[MoversParams], responses=responses(MoversResponseSerializer, INVALID)
+    )
     def get(self, request):
         params = _params(MoversParams, request)
         movers = Stock.objects.movers(params["kind"], params["limit"])

@@ -87,6 +87,7 @@ def ready(request):
 class OperatorView(APIView):
     authentication_classes = [HealthTokenAuthentication, SessionAuthentication]
     permission_classes = [IsOperator]
+    schema = None  # for operators, documented in README.md: not part of the public API schema
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
