@@ -35,6 +35,8 @@ def _prepare(stocks: int, reuse: bool) -> None:
     RESULTS.mkdir(exist_ok=True)
     if connection.vendor == "mysql":
         _create_mysql_database(connection.settings_dict)
+    elif connection.vendor == "postgresql":
+        _create_postgres_database(connection.settings_dict)
     call_command("migrate", verbosity=0)
     from stocks.models import Stock
 
@@ -65,6 +67,28 @@ def _create_mysql_database(db: dict) -> None:
         server.cursor().execute(
             f"CREATE DATABASE IF NOT EXISTS `{db['NAME']}` CHARACTER SET utf8mb4"
         )
+    finally:
+        server.close()
+
+
+def _create_postgres_database(db: dict) -> None:
+    import psycopg
+    from psycopg import sql
+
+    server = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=int(db["PORT"] or 5432),
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    try:
+        exists = server.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone()
+        if not exists:
+            server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
     finally:
         server.close()
 

@@ -45,7 +45,7 @@ __all__ = [
 # Bars needed for the longest indicator (52 weeks) plus slack for holidays.
 INDICATOR_LOOKBACK_DAYS = 380
 # How far back a quote's previous close is looked for among the daily bars.
-PREVIOUS_CLOSE_LOOKBACK_DAYS = 30
+PREVIOUS_CLOSE_LOOKBACK_DAYS = 14  # longer than any market closure (Sept. 2001: 6 days)
 BATCH_SIZE = 2000
 
 LISTING_FIELDS = ["name", "exchange", "sector", "industry", "country", "currency"]
