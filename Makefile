@@ -29,7 +29,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install $(MYSQL_STAMP) ## Benchmark at 100 000 stocks (see bench/README.md)
+bench: install $(MYSQL_STAMP) ## Benchmark at 100 000 stocks (see README.md, Benchmarks)
 	$(BIN)/python -m bench.run
 
 install: $(VENV)/.runtime
