@@ -16,7 +16,14 @@ from .market_calendar import get_calendar
 from .models import PriceBar, Stock
 from .providers import get_provider
 from .providers.base import ProviderUnavailable
-from .services.ingest import ingest_bars, ingest_quotes, refresh_indicators
+from .services.ingest import (
+    IngestResult,
+    ingest_bars,
+    ingest_quotes,
+    refresh_indicators,
+    validate_bars,
+    validate_quotes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +38,25 @@ RETRY = {
 CHUNK = 500
 # A quote this close to the session's end counts as its closing quote.
 CLOSE_TOLERANCE = timedelta(minutes=1)
+
+
+def _store(kind: str, rows: list) -> IngestResult:
+    """
+    Ingest what the provider sent, less the rows that cannot be stored (each logged): one
+    bad row must not stop the refresh of every other stock, run after run.
+    """
+    validate, ingest = (
+        (validate_bars, ingest_bars) if kind == "bars" else (validate_quotes, ingest_quotes)
+    )
+    errors = validate(**{kind: rows})
+    if errors:
+        for error in errors[:20]:
+            logger.warning("provider %s rejected: %s", kind, error.message)
+        if len(errors) > 20:
+            logger.warning("... and %d more rejected provider %s", len(errors) - 20, kind)
+        rejected = {error.index for error in errors}
+        rows = [row for index, row in enumerate(rows) if index not in rejected]
+    return ingest(**{kind: rows})
 
 
 def _in_chunks(tickers: list[str]):
@@ -58,7 +84,7 @@ def refresh_quotes() -> int:
     provider = get_provider()
     stored = 0
     for chunk in _in_chunks(tickers):
-        stored += ingest_quotes(quotes=provider.get_quotes(chunk)).stocks
+        stored += _store("quotes", provider.get_quotes(chunk)).stocks
     logger.info("refreshed %d quotes from %s", stored, provider.name)
     return stored
 
@@ -85,8 +111,7 @@ def refresh_daily_bars() -> int:
     stored = 0
     for start, tickers in sorted(by_start.items()):
         for chunk in _in_chunks(tickers):
-            bars = provider.get_daily_bars(chunk, start, last_session)
-            stored += ingest_bars(bars=bars).rows
+            stored += _store("bars", provider.get_daily_bars(chunk, start, last_session)).rows
     return stored
 
 

@@ -613,8 +613,18 @@ def test_validate_bars__reports_every_row_and_writes_nothing(acme):
         (quote(beta=float("inf")), "beta must be a finite number"),
         (quote(price="1e15"), "price 1E+15 is too large"),
         (quote(eps=Decimal("-1e15")), "eps"),
+        (quote(price="0.00004"), "price 0.00004 is zero at four decimals"),
+        (quote(price="99999999999999.99995"), "too large"),
     ],
-    ids=["future", "huge_market_cap", "infinite_beta", "huge_price", "huge_eps"],
+    ids=[
+        "future",
+        "huge_market_cap",
+        "infinite_beta",
+        "huge_price",
+        "huge_eps",
+        "rounds_to_zero",
+        "rounds_past_the_column",
+    ],
 )
 def test_ingest_quotes__unstorable_quote_rejected(acme, bad, message):
     """A quote from the future or with values the columns cannot hold is a row error."""
@@ -690,7 +700,7 @@ def test_ingest_quotes__bare_quote_next_day_keeps_and_rescales_fundamentals(quot
     assert (quoted.eps, quoted.pe_ratio, quoted.beta) == (Decimal("5.0000"), 22.0, 1.2)
     # A new session: yesterday's day range and volume do not describe it.
     assert (quoted.open, quoted.day_high, quoted.day_low, quoted.volume) == (None,) * 4
-    # The previous close is the last daily bar before the quote's day.
+    # The previous close is Monday's closing quote.
     assert quoted.previous_close == Decimal("100.0000")
     assert (quoted.change, quoted.change_percent) == (Decimal("10.0000"), 10.0)
 
@@ -710,25 +720,91 @@ def test_ingest_quotes__bare_quote_same_session_keeps_the_day(quoted):
 
 
 def test_ingest_quotes__given_fields_win(quoted):
-    """Whatever the quote does carry replaces the stored value."""
+    """Whatever the quote does carry replaces the stored (or derived) value."""
     ingest_quotes(
         quotes=[
             quote(
-                price="110",
-                at=NEXT_DAY,
-                market_cap=12_000_000_000,
-                pe_ratio=30.0,
-                eps=Decimal("-1"),
+                price="110", previous_close="95", at=NEXT_DAY, open=Decimal("96"),
+                day_high=Decimal("111"), day_low=Decimal("95.5"), volume=700,
+                market_cap=12_000_000_000, pe_ratio=30.0, eps=Decimal("-1"),
+                dividend_yield=2.0, beta=0.9,
             )
         ]
-    )
+    )  # fmt: skip
     quoted.refresh_from_db()
-    assert (quoted.market_cap, quoted.pe_ratio, quoted.eps) == (
-        12_000_000_000,
-        30.0,
-        Decimal("-1.0000"),
+    assert (quoted.previous_close, quoted.open, quoted.day_high, quoted.day_low) == (
+        Decimal("95.0000"), Decimal("96.0000"), Decimal("111.0000"), Decimal("95.5000"),
+    )  # fmt: skip
+    assert (quoted.volume, quoted.market_cap, quoted.pe_ratio, quoted.eps) == (
+        700, 12_000_000_000, 30.0, Decimal("-1.0000"),
+    )  # fmt: skip
+    assert (quoted.dividend_yield, quoted.beta) == (2.0, 0.9)
+
+
+def test_ingest_quotes__previous_close_from_the_bars_after_an_intraday_quote(acme):
+    """Stored quote taken before Monday's close: Tuesday's previous close is Monday's bar."""
+    ingest_bars(bars=[_bar(date(2025, 6, 2), open=Decimal("99"), high=Decimal("102"),
+                           low=Decimal("98"), close=Decimal("101"))])  # fmt: skip
+    ingest_quotes(
+        quotes=[quote(price="100", previous_close="98", at=QUOTE_TIME - timedelta(hours=1))]
     )
-    assert quoted.previous_close == Decimal("100.0000")
+    ingest_quotes(quotes=[quote(price="110", previous_close=None, at=NEXT_DAY)])
+    acme.refresh_from_db()
+    assert (acme.previous_close, acme.change) == (Decimal("101.0000"), Decimal("9.0000"))
+
+
+def test_ingest_quotes__previous_close_from_the_stored_close_without_bars(acme):
+    """No bars at all: Monday's stored closing quote is Tuesday's previous close."""
+    ingest_quotes(quotes=[quote(price="100", previous_close="98")])
+    ingest_quotes(quotes=[quote(price="110", previous_close=None, at=NEXT_DAY)])
+    acme.refresh_from_db()
+    assert (acme.previous_close, acme.change_percent) == (Decimal("100.0000"), 10.0)
+
+
+def test_ingest_quotes__weekend_quote_belongs_to_fridays_session(acme):
+    """A quote stamped on Saturday is still Friday's: the day's fields and change stand."""
+    friday_close = datetime(2025, 5, 30, 20, 0, tzinfo=UTC)
+    ingest_quotes(
+        quotes=[
+            quote(price="110", previous_close="100", at=friday_close, open=Decimal("101"),
+                  day_high=Decimal("111"), day_low=Decimal("100.5"), volume=9000)
+        ]
+    )  # fmt: skip
+    ingest_quotes(
+        quotes=[quote(price="110", previous_close=None, at=friday_close + timedelta(days=1))]
+    )
+    acme.refresh_from_db()
+    assert (acme.open, acme.volume, acme.previous_close) == (
+        Decimal("101.0000"), 9000, Decimal("100.0000"),
+    )  # fmt: skip
+    assert acme.change_percent == 10.0
+
+
+def test_ingest_quotes__pe_rescaled_when_eps_is_unknown(stock_factory):
+    """A P/E from a provider that gives no EPS moves with the price (the earnings did not)."""
+    stock = stock_factory(ticker="PEX", price=Decimal("100"), pe_ratio=20.0, eps=None,
+                          quote_time=QUOTE_TIME)  # fmt: skip
+    ingest_quotes(quotes=[quote(ticker="PEX", price="150", previous_close=None, at=NEXT_DAY)])
+    stock.refresh_from_db()
+    assert stock.pe_ratio == 30.0
+
+
+def test_ingest_quotes__same_quote_again_writes_nothing(quoted, django_capture_on_commit_callbacks):
+    """The same quote fetched twice (a closed market, a retry): no write, no new data version."""
+    before = stock_rows()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = ingest_quotes(
+            quotes=[
+                quote(
+                    price="100", previous_close="98", open=Decimal("99"), day_high=Decimal("101"),
+                    day_low=Decimal("98"), volume=5000, market_cap=10_000_000_000, pe_ratio=20.0,
+                    eps=Decimal("5"), dividend_yield=1.5, beta=1.2,
+                )
+            ]
+        )  # fmt: skip
+    assert result.stocks == 0
+    assert callbacks == []
+    assert stock_rows() == before
 
 
 def test_ingest_quotes__loss_making_stock_has_no_pe(quoted):

@@ -648,6 +648,12 @@ def test_system_status__passwords_are_masked(settings, stock_factory):
         ("sentinel://h:26379;sentinel://h2:26379", "sentinel://h:26379;sentinel://h2:26379"),
         ("redis://user@h:6379/0", "redis://user@h:6379/0"),
         ("redis://:p@[::1:bad/0", "****"),
+        ("redis://:p,w@host:6379/0", "redis://:****@host:6379/0"),
+        (
+            "redis://user:se,cret@h:1/0;redis://:x;y@h2/0",
+            "redis://user:****@h:1/0;redis://:****@h2/0",
+        ),
+        ("redis://h/0?password=a,b", "redis://h/0?password=****"),
     ],
 )
 def test_mask_url__every_password_of_a_list_and_of_the_query(url, shown):

@@ -1,6 +1,7 @@
 """Celery tasks (run eagerly): provider -> ingest, idempotent."""
 
-from datetime import datetime
+import dataclasses
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -142,3 +143,25 @@ def test_refresh_daily_bars__each_stock_resumes_from_its_own_newest_bar(stock_fa
     xom_bars = PriceBar.objects.filter(stock__ticker="XOM").count()
     assert 240 <= xom_bars <= 260
     assert stored == 1 + xom_bars
+
+
+def test_refresh_daily_bars__a_bad_row_from_the_provider_spares_the_rest(
+    stock_factory, at, monkeypatch, caplog
+):
+    """A bar the provider dates on a holiday is logged and dropped; every good bar is stored."""
+    stock_factory(ticker="AAPL")
+    stock_factory(ticker="MSFT")
+    at(MONDAY_MORNING)
+    real = SimulatedProvider.get_daily_bars
+
+    def with_a_holiday_bar(self, tickers, start, end):
+        bars = real(self, tickers, start, end)
+        return [dataclasses.replace(bars[0], ticker="MSFT", date=date(2025, 11, 27)), *bars]
+
+    monkeypatch.setattr(SimulatedProvider, "get_daily_bars", with_a_holiday_bar)
+    stored = tasks.refresh_daily_bars.delay().get()
+
+    assert 480 <= stored <= 520
+    assert PriceBar.objects.newest_by_ticker().keys() == {"AAPL", "MSFT"}
+    assert not PriceBar.objects.filter(date=date(2025, 11, 27)).exists()
+    assert any("MSFT 2025-11-27: not a trading day" in r.getMessage() for r in caplog.records)

@@ -53,11 +53,20 @@ class DatabaseCheck(HealthCheck):
 
 
 def _round_trip_on_new_connection(connection) -> None:
+    # The reply to SELECT 1 must come within the check's limit too, or the abandoned run
+    # (which later polls wait on) would outlive the outage by TCP's own timeouts.
     params = connection.get_connection_params()
+    seconds = max(1, math.ceil(settings.HEALTH_CHECK_TIMEOUT_SECONDS))
     if connection.vendor == "mysql":
-        # The reply to SELECT 1 must come within the check's limit too.
-        seconds = max(1, math.ceil(settings.HEALTH_CHECK_TIMEOUT_SECONDS))
         params.update(read_timeout=seconds, write_timeout=seconds)
+    elif connection.vendor == "postgresql":
+        params.update(
+            tcp_user_timeout=seconds * 1000,  # unacknowledged data: a dead peer or path
+            keepalives=1,
+            keepalives_idle=seconds,
+            keepalives_interval=1,
+            keepalives_count=max(1, seconds),
+        )
     with connection.wrap_database_errors:
         raw = connection.get_new_connection(params)
         try:

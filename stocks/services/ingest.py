@@ -25,8 +25,8 @@ from ..models import PriceBar, SearchTerm, Stock
 from ..providers.base import Bar, Listing, Quote
 from ..search import name_terms
 from ..tickers import InvalidTicker, normalize_ticker
-from .quotes import apply_quote, needs_previous_close, quantize, session_day
-from .validation import RowError, check_bar, check_quote
+from .quotes import QUOTE_FIELDS, apply_quote, needs_previous_close, session_day
+from .validation import RowError, check_bar, check_quote, quantize
 
 __all__ = [
     "IngestRejected",
@@ -49,10 +49,6 @@ PREVIOUS_CLOSE_LOOKBACK_DAYS = 14  # longer than any market closure (Sept. 2001:
 BATCH_SIZE = 2000
 
 LISTING_FIELDS = ["name", "exchange", "sector", "industry", "country", "currency"]
-QUOTE_FIELDS = [
-    "price", "previous_close", "open", "day_high", "day_low", "change", "change_percent",
-    "volume", "quote_time", "market_cap", "pe_ratio", "eps", "dividend_yield", "beta",
-]  # fmt: skip
 INDICATOR_FIELDS = [
     "avg_volume_30d", "week52_high", "week52_low", "sma_20", "sma_50", "sma_200",
     "rsi_14", "volatility_30d",
@@ -241,11 +237,16 @@ def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
             if needs_previous_close(stock, quote, calendar)
         }
     )
-    for stock, quote in newer:
-        apply_quote(stock, quote, calendar=calendar, bar_close=bar_closes.get(stock.id))
-    updated = [stock for stock, _quote in newer]
-    Stock.objects.bulk_update(updated, QUOTE_FIELDS, batch_size=BATCH_SIZE)
-    _after_commit()
+    # The same quote fetched again (a closed market, a retried task) changes nothing: no
+    # write, and no new data version to empty the caches for.
+    updated = [
+        stock
+        for stock, quote in newer
+        if apply_quote(stock, quote, calendar=calendar, bar_close=bar_closes.get(stock.id))
+    ]
+    if updated:
+        Stock.objects.bulk_update(updated, QUOTE_FIELDS, batch_size=BATCH_SIZE)
+        _after_commit()
     return IngestResult(rows=len(quotes), stocks=len(updated), tickers=list(batch.latest))
 
 

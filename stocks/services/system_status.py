@@ -147,7 +147,8 @@ def mask_url(url: str) -> str:
 
 
 _URL_SEPARATORS = {",", ";"}
-_URL_LIST = re.compile(r"([,;])")
+# A separator only where the next URL starts: "," and ";" may stand in a password.
+_URL_LIST = re.compile(r"([,;])(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
 _SECRET_PARAMETERS = {"password", "passwd", "pass", "sentinel_password"}
 
 

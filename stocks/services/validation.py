@@ -15,6 +15,7 @@ from ..providers.base import Bar, Quote
 
 # The model's DecimalField(max_digits=18, decimal_places=4) holds under 10**14.
 MAX_PRICE = Decimal(10) ** 14
+TICK = Decimal("0.0001")
 # BigIntegerField: volumes and market caps must fit a signed 64-bit integer.
 MAX_COUNT = 2**63 - 1
 # A quote stamped later than this ahead of our clock is a provider error, not the future:
@@ -54,8 +55,12 @@ class RowChecker:
         if not _finite(value) or value <= 0:
             self.fail(f"{name} must be a positive number")
             return False
-        if value >= MAX_PRICE:
+        # What is stored is the value at four decimals: that must be positive and fit.
+        if value >= MAX_PRICE or quantize(value) >= MAX_PRICE:
             self.fail(f"{name} {value} is too large")
+            return False
+        if quantize(value) <= 0:
+            self.fail(f"{name} {value} is zero at four decimals")
             return False
         return True
 
@@ -74,6 +79,13 @@ class RowChecker:
         """An optional ratio (P/E, yield, beta): any finite number."""
         if value is not None and not _finite(value):
             self.fail(f"{name} must be a finite number")
+
+
+def quantize(value: Decimal | float | None) -> Decimal | None:
+    """A price as the columns store it: four decimals."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(TICK)
 
 
 def _finite(value: Decimal | float) -> bool:
@@ -104,7 +116,9 @@ def check_quote(index: int, quote: Quote, errors: list[RowError], *, now: dateti
     for name in ("previous_close", "open", "day_high", "day_low"):
         row.price(name, getattr(quote, name))
     # EPS is negative for a loss; only its size is bounded.
-    if quote.eps is not None and not (_finite(quote.eps) and abs(quote.eps) < MAX_PRICE):
+    if quote.eps is not None and not (
+        _finite(quote.eps) and abs(quote.eps) < MAX_PRICE and abs(quantize(quote.eps)) < MAX_PRICE
+    ):
         row.fail("eps must be a finite number under 10**14 in size")
     if (
         row.ok
