@@ -25,7 +25,7 @@ _MAX_LOOKBACK_DAYS = 30
 class MarketCalendar:
     """
     One exchange's trading sessions, in the exchange's own time zone. ``holidays`` and
-    ``early_closes`` are explicit lists, or None for the NYSE's rules (any year).
+    ``early_closes`` are explicit lists, or None for the NYSE's rules (years from 1998).
     """
 
     tz: ZoneInfo

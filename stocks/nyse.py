@@ -1,8 +1,10 @@
 """
-The New York Stock Exchange's holidays and early closes, by its published rules, for any
-year (NYSE Rule 7.2 and the exchange's holiday notices).
+The New York Stock Exchange's holidays and early closes, by its published rules (NYSE Rule
+7.2 and the exchange's holiday notices), for every year since 1998; earlier years had
+other rules and closures not listed here.
 
-Full-day closures: New Year's Day, Martin Luther King Jr. Day (third Monday of January),
+Full-day closures: New Year's Day, Martin Luther King Jr. Day (third Monday of January, from
+1998),
 Washington's Birthday (third Monday of February), Good Friday, Memorial Day (last Monday
 of May), Juneteenth (from 2022), Independence Day, Labor Day (first Monday of September),
 Thanksgiving (fourth Thursday of November) and Christmas. A holiday on a Saturday is
@@ -69,7 +71,6 @@ def _observed(day: date) -> date:
 def nyse_holidays(year: int) -> frozenset[date]:
     """The weekdays the NYSE is closed all day in ``year``."""
     days = {
-        _nth_weekday(year, 1, MONDAY, 3),
         _nth_weekday(year, 2, MONDAY, 3),
         easter(year) - timedelta(days=2),
         _last_weekday(year, 5, MONDAY),
@@ -81,6 +82,8 @@ def nyse_holidays(year: int) -> frozenset[date]:
     new_year = date(year, 1, 1)
     if new_year.weekday() != SATURDAY:
         days.add(_observed(new_year))
+    if year >= 1998:  # the NYSE's first Martin Luther King Jr. Day closure
+        days.add(_nth_weekday(year, 1, MONDAY, 3))
     if year >= 2022:
         days.add(_observed(date(year, 6, 19)))
     days.update(day for day in SPECIAL_CLOSURES if day.year == year)

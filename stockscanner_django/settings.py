@@ -186,7 +186,7 @@ MARKET_DATA_STALE_GRACE_SECONDS = env.int("MARKET_DATA_STALE_GRACE_SECONDS", def
 MARKET_TIMEZONE = env.str("MARKET_TIMEZONE", default="America/New_York")
 MARKET_OPEN_TIME = env.str("MARKET_OPEN_TIME", default="09:30")
 MARKET_CLOSE_TIME = env.str("MARKET_CLOSE_TIME", default="16:00")
-# Empty means the NYSE's rules for any year (stocks/nyse.py), early closes included.
+# Empty means the NYSE's rules (stocks/nyse.py, years from 1998), early closes included.
 MARKET_HOLIDAYS = env.list("MARKET_HOLIDAYS", default=[])
 # Days the session ends at MARKET_EARLY_CLOSE_TIME. Empty: the NYSE's early closes when
 # MARKET_HOLIDAYS is empty too, else none.

@@ -50,6 +50,12 @@ def test_nyse_early_closes__match_the_published_calendar(year):
     assert nyse_early_closes(year) == _days(year, PUBLISHED_EARLY_CLOSES[year])
 
 
+def test_nyse_holidays__martin_luther_king_day_from_1998():
+    """The NYSE first closed for Martin Luther King Jr. Day in 1998."""
+    assert date(1997, 1, 20) not in nyse_holidays(1997)
+    assert date(1998, 1, 19) in nyse_holidays(1998)
+
+
 def test_nyse_holidays__new_year_on_a_saturday_is_not_observed():
     """1 January 2028 is a Saturday: Friday 31 December 2027 trades."""
     assert date(2027, 12, 31) not in nyse_holidays(2027)

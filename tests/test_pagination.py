@@ -291,6 +291,19 @@ def test_cursor__filters_apply_to_every_page(api, cursor_stocks):
     assert tickers_of(first) + [t for p in pages for t in p] == ["F", "K", "D", "A", "J", "H", "C"]
 
 
+def test_cursor__longest_names_page_by_name(api, db):
+    """Cursors over 200-character non-ASCII names (the longest a cursor gets) still work."""
+    for n in range(3):
+        StockFactory(ticker=f"NM{n}", name="\u6771" * 199 + str(n))
+    response = api.get(URL, {"cursor": "", "ordering": "name", "page_size": 1})
+    seen = tickers_of(response)
+    while response.json()["next"]:
+        response = api.get(response.json()["next"])
+        assert response.status_code == 200, response.content
+        seen += tickers_of(response)
+    assert seen == ["NM0", "NM1", "NM2"]
+
+
 def test_cursor__empty_result(api, cursor_stocks):
     """A cursor over nothing is an empty page without links."""
     body = api.get(URL, {"cursor": "", "sector": "Nothing"}).json()
@@ -415,8 +428,9 @@ def test_cursor_stability__previous_after_insert(api, cursor_stocks):
         ("%%%", "ticker"),
         ("\u65e5\u672c", "ticker"),
         ("A" * 10_000, "ticker"),
-        (base64.urlsafe_b64encode(b"[" * 950).decode(), "ticker"),  # nesting past recursion
-        (base64.urlsafe_b64encode(b'{"a":' * 1000).decode(), "ticker"),
+        (base64.urlsafe_b64encode(b"[" * 1500).decode(), "ticker"),  # nesting past recursion
+        (base64.urlsafe_b64encode(b'{"a":' * 300).decode(), "ticker"),
+        (base64.urlsafe_b64encode(b"[" * 5000).decode(), "ticker"),  # longer than any of ours
         ("e30", "ticker"),  # {}
         (base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(), "ticker"),
         (base64.urlsafe_b64encode(b"not json").decode(), "ticker"),

@@ -34,7 +34,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from ..errors import InvalidParameter
 
 CURSOR_PARAM = "cursor"
-MAX_CURSOR_LENGTH = 512
+MAX_CURSOR_LENGTH = 2048
 
 
 def _positive_int(request, name: str, default: int) -> int:
@@ -104,8 +104,9 @@ class _Position:
 
     @classmethod
     def decode(cls, token: str) -> _Position:
-        # Ours are under 300 characters; a long one is forged (and deep JSON nesting in it
-        # would exhaust the parser's recursion limit).
+        # Ours stay under 1.5 KB (a 200-character non-ASCII name, escaped, is the longest);
+        # a longer one is forged. Deep JSON nesting within the cap would exhaust the
+        # parser's recursion limit: that is caught below.
         if len(token) > MAX_CURSOR_LENGTH:
             raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
         try:

@@ -142,9 +142,15 @@ def create_index(declared: DeclaredIndex, *, using: str = DEFAULT_DB_ALIAS) -> N
     """
     connection = connections[using]
     if connection.vendor == "postgresql" and isinstance(declared.definition, models.Index):
-        # CONCURRENTLY cannot run inside a transaction block.
+        # CONCURRENTLY cannot run inside a transaction block. A build that fails leaves an
+        # INVALID index under the name, which the planner ignores but inspection would
+        # count as present: drop it, so the next run builds it again.
         with connection.schema_editor(atomic=False) as editor:
-            editor.add_index(declared.model, declared.definition, concurrently=True)
+            try:
+                editor.add_index(declared.model, declared.definition, concurrently=True)
+            except DatabaseError:
+                editor.remove_index(declared.model, declared.definition, concurrently=True)
+                raise
         return
     # One schema editor per index: a failure rolls back that index alone (where DDL is
     # transactional) and the others are still created.
