@@ -476,14 +476,44 @@ def test_memory_check__thresholds(settings, maximum, critical, status):
     assert "% of " in result.message
 
 
+def write_cgroup(directory, limit: str, current: int, inactive_file: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "memory.max").write_text(f"{limit}\n")
+    (directory / "memory.current").write_text(f"{current}\n")
+    (directory / "memory.stat").write_text(f"anon 1\ninactive_file {inactive_file}\nfile 2\n")
+
+
 @pytest.fixture
-def container(tmp_path, monkeypatch):
-    """A cgroup v2 directory: a 1 GiB limit, 900 MiB charged of which 100 MiB reclaimable."""
-    (tmp_path / "memory.max").write_text(f"{2**30}\n")
-    (tmp_path / "memory.current").write_text(f"{900 * 2**20}\n")
-    (tmp_path / "memory.stat").write_text(f"anon 1\ninactive_file {100 * 2**20}\nfile 2\n")
-    monkeypatch.setattr(checks, "CGROUP_DIR", tmp_path)
-    return tmp_path
+def cgroups(tmp_path, monkeypatch):
+    """An empty cgroup v2 tree under tmp_path; the process's own cgroup is set by the test."""
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    monkeypatch.setattr(checks, "CGROUP_DIR", root)
+    monkeypatch.setattr(checks, "PROC_CGROUP", tmp_path / "self-cgroup")
+
+    def place(path: str):
+        (tmp_path / "self-cgroup").write_text(f"0::{path}\n")
+        return root / path.lstrip("/")
+
+    return place
+
+
+@pytest.fixture
+def container(cgroups):
+    """A container's own cgroup namespace: a 1 GiB limit, 900 MiB charged, 100 reclaimable."""
+    root = cgroups("/")
+    write_cgroup(root, str(2**30), 900 * 2**20, 100 * 2**20)
+    return root
+
+
+def test_memory_check__a_limit_on_an_ancestor_cgroup_counts(settings, cgroups):
+    """A service with no limit of its own, under a slice limited to 1 GiB: the slice's counts."""
+    service = cgroups("/system.slice/app.service")
+    write_cgroup(service, "max", 100 * 2**20, 0)
+    write_cgroup(service.parent, str(2**30), 1000 * 2**20, 0)
+    settings.HEALTH_MEMORY_MAX_PERCENT, settings.HEALTH_MEMORY_CRITICAL_PERCENT = 90, 95
+    result = run("memory")
+    assert (result.status, result.message) == (DOWN, "97.7% of the container's 1024 MiB in use")
 
 
 def test_memory_check__a_container_counts_against_its_own_limit(settings, container):
@@ -833,15 +863,16 @@ def test_database__reports_a_dropped_index_missing(operator, dropped_price_index
     }
 
 
-def test_memory__process_system_and_gunicorn(operator, settings):
+def test_memory__process_system_and_gunicorn(operator, settings, cgroups):
     """This process's RSS, the system's memory and the gunicorn settings."""
+    cgroups("/")  # no memory limit anywhere
     body = operator.get("/system/memory/").json()
     assert body["process"]["pid"] == os.getpid()
     assert body["process"]["rss_bytes"] > 0
     system = body["system"]
     assert system["total_bytes"] >= system["available_bytes"] > 0
     assert 0 <= system["used_percent"] <= 100
-    assert body["container"] is None  # no cgroup memory limit on the test machine
+    assert body["container"] is None
     assert body["gunicorn"] == settings.GUNICORN
     assert body["gunicorn"]["threads"] >= 1
     assert set(body["gunicorn"]) >= {"workers", "timeout", "graceful_timeout", "max_requests"}

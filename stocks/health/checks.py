@@ -207,26 +207,58 @@ class DiskCheck(HealthCheck):
         return message, details
 
 
-# Where a container's memory limit and use are (cgroup v2). Outside a limited container the
-# files are absent or say "max", and the system's memory is what counts.
+# Where memory limits are (cgroup v2), and which cgroup this process is in. Outside a
+# limited cgroup the files are absent or say "max", and the system's memory is what counts.
 CGROUP_DIR = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def _own_cgroup() -> Path:
+    """This process's cgroup directory ("0::/system.slice/app.service", or "0::/" inside a
+    container with its own cgroup namespace)."""
+    try:
+        for line in PROC_CGROUP.read_text().splitlines():
+            if line.startswith("0::"):
+                return CGROUP_DIR / line[3:].strip().lstrip("/")
+    except OSError:
+        pass
+    return CGROUP_DIR
+
+
+def _memory_at(directory: Path) -> dict[str, int] | None:
+    try:
+        limit = (directory / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        current = int((directory / "memory.current").read_text())
+        stat = dict(line.split() for line in (directory / "memory.stat").read_text().splitlines())
+    except (OSError, ValueError):
+        return None
+    # The working set: use minus reclaimable file cache, as the OOM killer (and Kubernetes)
+    # count it.
+    working_set = max(0, current - int(stat.get("inactive_file", 0)))
+    return {"limit_bytes": int(limit), "used_bytes": working_set}
 
 
 def container_memory() -> dict[str, int] | None:
     """
-    This cgroup's memory limit and working set (use minus reclaimable file cache, as the
-    kernel's OOM killer and Kubernetes count it), or None when there is no limit.
+    The memory limit closest to being reached among this process's cgroup and its
+    ancestors (a service's own MemoryMax=, a pod's limit above it), with that cgroup's
+    working set; None when no limit applies.
     """
-    try:
-        limit = (CGROUP_DIR / "memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        current = int((CGROUP_DIR / "memory.current").read_text())
-        stat = dict(line.split() for line in (CGROUP_DIR / "memory.stat").read_text().splitlines())
-    except (OSError, ValueError):
-        return None
-    working_set = max(0, current - int(stat.get("inactive_file", 0)))
-    return {"limit_bytes": int(limit), "used_bytes": working_set}
+    tightest = None
+    directory = _own_cgroup()
+    while True:
+        level = _memory_at(directory)
+        if level and (
+            tightest is None
+            or level["used_bytes"] / level["limit_bytes"]
+            > tightest["used_bytes"] / tightest["limit_bytes"]
+        ):
+            tightest = level
+        if directory == CGROUP_DIR or CGROUP_DIR not in directory.parents:
+            return tightest
+        directory = directory.parent
 
 
 def memory_in_use() -> tuple[float, str, dict]:

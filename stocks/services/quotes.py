@@ -55,9 +55,9 @@ def needs_previous_close(stock: Stock, quote: Quote, calendar: MarketCalendar) -
 
 
 def _same_session(stock: Stock, quote: Quote, calendar: MarketCalendar) -> bool:
-    return stock.quote_time is not None and session_day(
-        stock.quote_time, calendar
-    ) == session_day(quote.quote_time, calendar)
+    return stock.quote_time is not None and session_day(stock.quote_time, calendar) == session_day(
+        quote.quote_time, calendar
+    )
 
 
 def _stored_close_of_previous_session(
