@@ -164,12 +164,16 @@ def _json_error(request, status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(status, code, message, request=request), status=status)
 
 
+def _generic(request, status: int) -> JsonResponse:
+    return JsonResponse(generic_error_body(status, request), status=status)
+
+
 def handler400(request, exception=None):
-    return _json_error(request, 400, "bad_request", "The request could not be understood.")
+    return _generic(request, 400)
 
 
 def handler403(request, exception=None):
-    return _json_error(request, 403, "permission_denied", "You may not do that.")
+    return _generic(request, 403)
 
 
 def handler404(request, exception=None):
@@ -177,9 +181,7 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    return _json_error(
-        request, 500, "server_error", "Internal error; it has been logged with this request id."
-    )
+    return _generic(request, 500)
 
 
 @csrf_exempt  # else a POST here gets the CSRF middleware's HTML 403 instead of this 404

@@ -129,11 +129,11 @@ _BODY_HEADERS = {"content-type", "content-length", "content-encoding", "etag", "
 class JsonErrorMiddleware:
     """
     The safety net under the one error body. An error response (4xx, 5xx) that is not JSON
-    already - Django's CSRF page, ConditionalGetMiddleware's empty 412, a 405 from a view
-    that renders HTML or YAML (the API docs and schema), a bare HttpResponseNotAllowed -
-    gets the standard body, keeping its status and its other headers (Allow, Retry-After,
-    WWW-Authenticate). A DRF error body rendered in another format is kept, as JSON. The
-    admin keeps its HTML pages.
+    already - Django's CSRF page, ConditionalGetMiddleware's empty 412, WhiteNoise's 405, a
+    405 from a view that renders HTML or YAML (the API docs and schema), a bare
+    HttpResponseNotAllowed - gets the standard body, keeping its status and its other
+    headers (Allow, Retry-After, WWW-Authenticate). A DRF error body rendered in another
+    format is kept, as JSON. The admin keeps its HTML pages.
     """
 
     def __init__(self, get_response):
@@ -141,12 +141,7 @@ class JsonErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (
-            response.status_code < 400
-            or response.streaming
-            or _is_json(response)
-            or request.path.startswith("/admin/")
-        ):
+        if response.status_code < 400 or _is_json(response) or request.path.startswith("/admin/"):
             return response
         data = getattr(response, "data", None)
         # (Only the error: DRF's HTML renderer adds a status_code key to the data it renders.)
@@ -173,7 +168,7 @@ class HealthProbeMiddleware:
     and the HTTPS redirect. Load balancers and orchestrators call an instance by its own
     address over plain HTTP, which ``ALLOWED_HOSTS`` would refuse (400) and
     ``SECURE_SSL_REDIRECT`` would redirect (301): either takes a healthy box out. Placed
-    after the request id and metrics middleware, before SecurityMiddleware.
+    below the request id, JSON error and metrics middleware, above SecurityMiddleware.
     """
 
     def __init__(self, get_response):
@@ -183,8 +178,10 @@ class HealthProbeMiddleware:
         self.probes = PROBES
 
     def __call__(self, request):
-        view = self.probes.get(request.path_info)
+        # With or without the trailing slash: a load balancer may be set up with either.
+        path = request.path_info.rstrip("/") + "/"
+        view = self.probes.get(path)
         if view is None:
             return self.get_response(request)
-        request.resolver_match = resolve(request.path_info)  # named in the request metrics
+        request.resolver_match = resolve(path)  # named in the request metrics
         return view(request)

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stocks.middleware.RequestIdMiddleware",
+    # Above every layer that can answer an error on its own (WhiteNoise, Security, CSRF,
+    # ConditionalGet, the probes), so each such answer gets the one JSON error body.
+    "stocks.middleware.JsonErrorMiddleware",
     "stocks.middleware.RequestMetricsMiddleware",
     "stocks.middleware.DatabaseOutageMiddleware",
     "stocks.middleware.HealthProbeMiddleware",
@@ -74,7 +77,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "stocks.middleware.JsonErrorMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

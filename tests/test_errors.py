@@ -159,6 +159,13 @@ def test_wrong_method__schema_and_docs_405_json(method, path):
     assert response["Allow"] == "GET, HEAD"
 
 
+def test_wrong_method__static_files_405_json():
+    """WhiteNoise answers a write to a static file by itself: that 405 gets the body too."""
+    client = APIClient()
+    response = client.post("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+    assert_error(response, 405, "method_not_allowed")
+
+
 def test_schema__unknown_format_404_json(api):
     """?format= names a renderer; one the schema lacks is a JSON 404, not a YAML body."""
     assert_error(api.get("/api/schema/", {"format": "xml"}), 404, "not_found")

@@ -615,7 +615,9 @@ def test_health__503_when_the_database_is_down(api, settings, mailoutbox, databa
     assert mailoutbox == []
 
 
-@pytest.mark.parametrize("path", ["/health/", "/health/live/", "/health/ready/"])
+@pytest.mark.parametrize(
+    "path", ["/health/", "/health/live/", "/health/ready/", "/health", "/health/live"]
+)
 def test_probes__answer_a_load_balancer_calling_by_ip_over_http(api, settings, path):
     """A probe sent to the instance's own address, over HTTP, is answered: no host check
     (ALLOWED_HOSTS would 400 it) and no HTTPS redirect (it would 301)."""

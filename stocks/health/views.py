@@ -7,7 +7,6 @@ orchestrators: public, fast, plain. The rest are operator views (staff session o
 from __future__ import annotations
 
 import sys
-from functools import wraps
 
 import django
 import psutil
@@ -15,11 +14,11 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import generic_error_body
 from ..request_metrics import metrics
 from .auth import HealthTokenAuthentication, IsOperator
 from .base import DOWN, OK, overall_status
@@ -49,21 +48,9 @@ def _verdict(names: tuple[str, ...]) -> JsonResponse:
 
 
 def probe(view):
-    """
-    A public probe: GET/HEAD only (else the JSON 405), no CSRF check, never cached. The
-    probes answer from ``HealthProbeMiddleware``, above the middleware that would turn a
-    bare 405 into the JSON body, so they write it themselves.
-    """
-
-    @wraps(view)
-    def answer(request):
-        if request.method not in ("GET", "HEAD"):
-            response = JsonResponse(generic_error_body(405, request), status=405)
-            response["Allow"] = "GET, HEAD"
-            return response
-        return view(request)
-
-    return csrf_exempt(never_cache(answer))
+    """A public probe: GET/HEAD only (else a 405, given the JSON body by JsonErrorMiddleware),
+    no CSRF check, never cached."""
+    return csrf_exempt(require_safe(never_cache(view)))
 
 
 @probe
