@@ -655,36 +655,27 @@ def test_ingest_quotes__every_row_of_an_unknown_ticker_reported(acme):
 NEXT_DAY = datetime(2025, 6, 3, 15, 0, tzinfo=UTC)  # 11:00 in New York
 
 
+def monday_close() -> Quote:
+    """A full closing quote of ACME on Mon 2 June 2025."""
+    return quote(
+        price="100", previous_close="98", open=Decimal("99"), day_high=Decimal("101"),
+        day_low=Decimal("98"), volume=5000, market_cap=10_000_000_000, pe_ratio=20.0,
+        eps=Decimal("5"), dividend_yield=1.5, beta=1.2,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def quoted(acme):
-    """ACME after a full closing quote on Mon 2 June 2025, with that day's bar stored."""
+    """ACME after Monday's closing quote, with Friday's and Monday's bars stored."""
     ingest_bars(
         bars=[
-            _bar(
-                date(2025, 5, 30),
-                open=Decimal("97"),
-                high=Decimal("99"),
-                low=Decimal("96"),
-                close=Decimal("98"),
-            ),
-            _bar(
-                date(2025, 6, 2),
-                open=Decimal("99"),
-                high=Decimal("101"),
-                low=Decimal("98"),
-                close=Decimal("100"),
-            ),
-        ]
-    )
-    ingest_quotes(
-        quotes=[
-            quote(
-                price="100", previous_close="98", open=Decimal("99"), day_high=Decimal("101"),
-                day_low=Decimal("98"), volume=5000, market_cap=10_000_000_000, pe_ratio=20.0,
-                eps=Decimal("5"), dividend_yield=1.5, beta=1.2,
-            )
+            _bar(date(2025, 5, 30), open=Decimal("97"), high=Decimal("99"), low=Decimal("96"),
+                 close=Decimal("98")),
+            _bar(date(2025, 6, 2), open=Decimal("99"), high=Decimal("101"), low=Decimal("98"),
+                 close=Decimal("100")),
         ]
     )  # fmt: skip
+    ingest_quotes(quotes=[monday_close()])
     acme.refresh_from_db()
     return acme
 
@@ -793,15 +784,7 @@ def test_ingest_quotes__same_quote_again_writes_nothing(quoted, django_capture_o
     """The same quote fetched twice (a closed market, a retry): no write, no new data version."""
     before = stock_rows()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = ingest_quotes(
-            quotes=[
-                quote(
-                    price="100", previous_close="98", open=Decimal("99"), day_high=Decimal("101"),
-                    day_low=Decimal("98"), volume=5000, market_cap=10_000_000_000, pe_ratio=20.0,
-                    eps=Decimal("5"), dividend_yield=1.5, beta=1.2,
-                )
-            ]
-        )  # fmt: skip
+        result = ingest_quotes(quotes=[monday_close()])
     assert result.stocks == 0
     assert callbacks == []
     assert stock_rows() == before
