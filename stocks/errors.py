@@ -11,6 +11,7 @@ itself (URL resolution, suspicious requests, unhandled exceptions).
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -154,9 +155,7 @@ def generic_error_body(status: int, request=None) -> dict[str, Any]:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    code, message = _GENERIC.get(
-        status, (phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}.")
-    )
+    code, message = _GENERIC.get(status, (re.sub(r"\W+", "_", phrase.lower()), f"{phrase}."))
     return error_body(status, code, message, request=request)
 
 

@@ -492,3 +492,15 @@ def test_hostile_headers__never_500(api, aapl, headers):
 
     assert response.status_code < 500
     assert "text/html" not in response.get("Content-Type", "")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(412, "precondition_failed"), (418, "i_m_a_teapot"), (599, "error")]
+)
+def test_generic_error_body__any_status_gets_a_code_and_message(status, code):
+    """A bare status from any layer maps to a snake_case code and a message."""
+    from stocks.errors import generic_error_body
+
+    error = generic_error_body(status)["error"]
+    assert (error["status"], error["code"]) == (status, code)
+    assert error["message"]

@@ -147,7 +147,3 @@ class MemoryView(OperatorView):
                 "django": django.get_version(),
             }
         )
-
-
-# The public probes, by path: HealthProbeMiddleware answers them before host validation.
-PROBES = {"/health/": health, "/health/live/": live, "/health/ready/": ready}
