@@ -11,7 +11,7 @@ ifneq (,$(findstring mysql://,$(DATABASE_URL)))
 MYSQL_STAMP := $(VENV)/.mysql
 endif
 
-.PHONY: run test lint format migrate sample bench clean install install-dev
+.PHONY: run test lint format migrate sample bench bench-load clean install install-dev
 
 run: install $(MYSQL_STAMP) ## Install, migrate, load sample data, serve on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
@@ -31,6 +31,11 @@ format: install-dev
 
 bench: install $(MYSQL_STAMP) ## Benchmark at 100 000 stocks (see README.md, Benchmarks)
 	$(BIN)/python -m bench.run
+
+# Needs wrk (apt-get install wrk) and the naive peer (NAIVE_PEER=path/naive_peer.py).
+NAIVE_PEER ?= ../shared/bench/naive_peer.py
+bench-load: install $(MYSQL_STAMP) ## Load run under gunicorn + wrk at 100 000 stocks, vs baselines
+	$(BIN)/python -m bench.load --naive-peer $(NAIVE_PEER)
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev

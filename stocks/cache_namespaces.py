@@ -11,9 +11,14 @@ front of them (``stockscanner:1:stocks:data-version`` in Redis), and clearing ac
 that.
 
 Known keys:
-- ``stocks:data-version`` (``stocks/data_version.py``): the counter cached responses are
-  keyed on. ``clear_cache`` never deletes it: resetting it to 1 could make answers cached
-  under an old version 1 current again.
+- ``stocks:data-version`` (``stocks/data_version.py``): the version cached responses are
+  keyed on. ``clear_cache`` never deletes it: while it exists it only moves forward, and
+  when it is missing it is re-seeded from the clock, past every earlier version, so an
+  answer cached under an old version can never become current again.
+- ``<namespace>:response:<endpoint>:<data version>:<parameters hash>`` (``stocks/caching.py``):
+  a rendered response (body, gzipped body, ETag), in ``stocks``, ``search``, ``history`` or
+  ``market``; the same key plus ``:lock`` is held for a few seconds by the one request
+  computing it. Clearing them is always safe: the next request renders again.
 - ``health:<uuid>``: the cache health check's probe, written and deleted within one check
   (10-second expiry), deliberately outside the namespaces.
 """
@@ -21,7 +26,7 @@ Known keys:
 from __future__ import annotations
 
 NAMESPACES: dict[str, str] = {
-    "stocks": "stocks:",  # stock lists, details, the data version
+    "stocks": "stocks:",  # stock lists, details, the field catalog, the data version
     "search": "search:",  # ranked search answers
     "history": "history:",  # chart history (OHLCV bars)
     "market": "market:",  # sector summary, movers, other market aggregates

@@ -1,28 +1,78 @@
 """
-The data version: a counter in the cache that every ingest bumps.
+The data version: a number in the cache that changes whenever the data changes.
 
-Cached responses put the version in their key, so an ingest makes all of them stale at
-once without scanning keys.
+Cached responses put the version in their key (``stocks/caching.py``), so a change makes
+all of them stale at once without scanning keys; the stale entries simply expire.
+
+A version must never come back: an answer cached under it would become current again.
+So the counter is not restarted at 1 when its key is missing (first start, eviction, a
+flushed Redis) but seeded with the current time in microseconds, which is past every
+version handed out before (versions advance by one per change, far fewer than a million a
+second), as long as the clock does not go back by more than the time since the last seed.
+
+When the cache cannot keep values (Redis down, its errors ignored), ``current()`` and
+``bump()`` return None and callers bypass their caches. ``current()`` then answers None
+without asking for ``CACHE_DOWN_RETRY_SECONDS``: a Redis that hangs costs one request its
+socket timeouts, not every request.
 """
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
+from django.db import transaction
 
 KEY = "stocks:data-version"
+CACHE_DOWN_RETRY_SECONDS = 5.0
+
+_down_until = 0.0
 
 
-def current() -> int:
+def _seed() -> int:
+    return time.time_ns() // 1000
+
+
+def current() -> int | None:
+    """The current version, or None when the cache cannot keep it."""
+    global _down_until
+    if time.monotonic() < _down_until:
+        return None
     version = cache.get(KEY)
     if version is None:
-        cache.add(KEY, 1, timeout=None)
-        version = cache.get(KEY, 1)
+        cache.add(KEY, _seed(), timeout=None)  # a concurrent first reader may win: fine
+        version = cache.get(KEY)  # None again: the add did not stick
+    if version is None:
+        _down_until = time.monotonic() + CACHE_DOWN_RETRY_SECONDS
+        return None
     return int(version)
 
 
-def bump() -> int:
+def cache_recovered() -> None:
+    """Forget a cache failure now (tests, and an operator who just restarted Redis)."""
+    global _down_until
+    _down_until = 0.0
+
+
+def bump() -> int | None:
+    """Move to a new version (atomically); None when the cache cannot keep it."""
     try:
-        return cache.incr(KEY)
-    except ValueError:  # the key expired or was evicted: start a new sequence
-        cache.add(KEY, 2, timeout=None)
-        return int(cache.get(KEY, 2))
+        version = cache.incr(KEY)
+    except ValueError:  # the key is missing: a fresh seed is itself a version never used
+        cache.add(KEY, _seed(), timeout=None)
+        try:
+            version = cache.incr(KEY)
+        except ValueError:  # the add did not stick either
+            return None
+    return None if version is None else int(version)  # None: a Redis error was ignored
+
+
+def mark_changed(using: str | None = None) -> None:
+    """
+    Record a write to the data. Bumps now, so a write outside a transaction (the admin, a
+    shell) is visible at once, and again when the transaction commits: between the two a
+    reader may have cached the pre-commit data under the first new version, which the
+    second bump retires. Outside a transaction both bumps happen at once.
+    """
+    bump()
+    transaction.on_commit(bump, using=using, robust=True)

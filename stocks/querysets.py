@@ -2,62 +2,24 @@
 The optimized manager: every read the API makes is a method here.
 
 ``Stock.objects`` is ``StockQuerySet.as_manager()``, so these methods chain:
-``Stock.objects.active().list_columns().screen(sector="Energy").ordered("-change_percent")``.
-Nothing here writes; writes live in ``stocks.services``.
+``Stock.objects.active().screen(criteria).ordered("-change_percent")``.
+Nothing here writes; writes live in ``stocks.services`` (``MarketDataQuerySet`` only
+records that one happened).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Avg, Count, F, Max, Q, Sum, Value
+from django.db.models import Avg, Count, F, Max, Q, Sum
 
-# Public range-filter prefix -> model field. "<prefix>_min" / "<prefix>_max" filter on it.
-RANGE_FIELDS: dict[str, str] = {
-    "price": "price",
-    "change_percent": "change_percent",
-    "volume": "volume",
-    "avg_volume": "avg_volume_30d",
-    "market_cap": "market_cap",
-    "pe": "pe_ratio",
-    "dividend_yield": "dividend_yield",
-    "beta": "beta",
-    "rsi": "rsi_14",
-}
-# Which bounds each range filter offers (the public contract in DESIGN.md).
-RANGE_BOUNDS: dict[str, tuple[str, ...]] = {
-    "price": ("min", "max"),
-    "change_percent": ("min", "max"),
-    "volume": ("min",),
-    "avg_volume": ("min",),
-    "market_cap": ("min", "max"),
-    "pe": ("min", "max"),
-    "dividend_yield": ("min",),
-    "beta": ("min", "max"),
-    "rsi": ("min", "max"),
-}
-EXACT_FIELDS = ("sector", "industry", "exchange", "country")
-
-# Fields a list can be ordered by (the names rows carry); ties always break on ticker.
-ORDERING_FIELDS = (
-    "ticker", "name", "price", "change", "change_percent", "volume", "avg_volume_30d",
-    "market_cap", "pe_ratio", "dividend_yield", "beta", "rsi_14", "volatility_30d",
-)  # fmt: skip
-DEFAULT_ORDERING = "ticker"
+from . import data_version
+from .screen import sql as screen_sql
+from .screen.fields import BY_NAME, LIST_FIELDS, SortKey, columns_for
 
 # Columns a list row renders; list endpoints read only these.
-LIST_COLUMNS = (
-    "id", "ticker", "name", "exchange", "sector", "industry", "country", "currency",
-    "price", "change", "change_percent", "volume", "avg_volume_30d", "market_cap",
-    "pe_ratio", "dividend_yield", "beta", "rsi_14", "sma_50", "sma_200",
-    "week52_high", "week52_low", "volatility_30d", "quote_time",
-)  # fmt: skip
-# Columns every row needs whatever sparse field set is asked for (freshness, identity).
-ALWAYS_COLUMNS = ("id", "ticker", "quote_time")
+LIST_COLUMNS = ("id", *columns_for(tuple(name for name in LIST_FIELDS if name in BY_NAME)))
 
 MOVER_KINDS = ("gainers", "losers", "active")
 
@@ -69,116 +31,71 @@ _TERM_CEILING = "z" * 64
 _TICKER_CEILING = "Z" * 16
 
 
-@dataclass(frozen=True)
-class SortKey:
-    """A parsed ``ordering`` value: the model field and its direction."""
-
-    field: str
-    descending: bool
-
-    @classmethod
-    def parse(cls, ordering: str) -> SortKey:
-        field = ordering.removeprefix("-")
-        if field not in ORDERING_FIELDS:
-            raise ValueError(f"cannot order by {field!r}")
-        return cls(field=field, descending=ordering.startswith("-"))
-
-    def order_by(self) -> list[models.OrderBy]:
-        """Nulls last in both directions, on every backend, then ticker as the tiebreaker."""
-        expression = F(self.field)
-        primary = (
-            expression.desc(nulls_last=True) if self.descending else expression.asc(nulls_last=True)
-        )
-        if self.field == "ticker":
-            return [primary]
-        tiebreak = F("ticker").desc() if self.descending else F("ticker").asc()
-        return [primary, tiebreak]
-
-
 def _prefix_range(field: str, prefix: str, ceiling: str) -> Q:
     return Q(**{f"{field}__gte": prefix, f"{field}__lte": prefix + ceiling}) & Q(
         **{f"{field}__startswith": prefix}
     )
 
 
-class StockQuerySet(models.QuerySet):
+class MarketDataQuerySet(models.QuerySet):
+    """
+    Every write through a queryset of market data moves the data version
+    (``stocks.data_version``), so no cached answer or screen snapshot outlives it.
+    Saves and deletes of single rows do the same through ``stocks.signals``.
+    """
+
+    def update(self, **kwargs) -> int:
+        updated = super().update(**kwargs)
+        if updated:
+            data_version.mark_changed(self.db)
+        return updated
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            data_version.mark_changed(self.db)
+        return created
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        deleted = super().delete()
+        if deleted[0]:
+            data_version.mark_changed(self.db)
+        return deleted
+
+
+class StockQuerySet(MarketDataQuerySet):
     def active(self) -> StockQuerySet:
         return self.filter(is_active=True)
 
-    def list_columns(self, fields: tuple[str, ...] | None = None) -> StockQuerySet:
-        """Read only the columns a list row renders (or the sparse ``fields`` asked for)."""
-        columns = LIST_COLUMNS if fields is None else tuple({*ALWAYS_COLUMNS, *fields})
-        return self.only(*columns)
-
-    def fetch(self, start: int, stop: int) -> list:
+    def page_values(self, start: int, stop: int, columns: tuple[str, ...]) -> list[dict]:
         """
-        Rows ``start:stop`` of this ordered queryset, read ids first, then those rows by
-        primary key. Filtering and sorting thousands of matches then runs on a covering
-        index (see ``Stock.Meta.indexes``) and only the page's rows are read from the table.
+        Rows ``start:stop`` of this ordered queryset as value rows of ``columns``, read ids
+        first, then those rows by primary key. Filtering and sorting thousands of matches
+        then runs on a covering index (see ``Stock.Meta.indexes``) and only the page's rows
+        are read from the table; no model instance is built.
         """
         ids = list(self.values_list("pk", flat=True)[start:stop])
         if not ids:
             return []
-        rows = self.order_by().in_bulk(ids)
+        wanted = self.order_by().filter(pk__in=ids).values(*dict.fromkeys(("id", *columns)))
+        rows = {row["id"]: row for row in wanted}
         return [rows[pk] for pk in ids if pk in rows]
 
-    def screen(self, **criteria: Any) -> StockQuerySet:
-        """
-        Apply screen criteria (already validated by the API layer). Keys are the public
-        filter names: ``tickers``, ``sector``…, ``<range>_min``/``<range>_max``,
-        ``above_sma50``, ``above_sma200``, ``near_52w_high`` (percent below the high).
-        """
-        qs = self
-        tickers = criteria.pop("tickers", None)
-        if tickers:
-            qs = qs.filter(ticker__in=tickers)
-        for name in EXACT_FIELDS:
-            value = criteria.pop(name, None)
-            if value:
-                qs = qs.filter(**{name: value})
-        for prefix, field in RANGE_FIELDS.items():
-            low = criteria.pop(f"{prefix}_min", None)
-            high = criteria.pop(f"{prefix}_max", None)
-            if isinstance(self.model._meta.get_field(field), models.IntegerField):
-                # Django truncates a Decimal bound on an integer column (volume >= 1.5
-                # would run as volume >= 1), so round each bound inward ourselves.
-                low = None if low is None else math.ceil(low)
-                high = None if high is None else math.floor(high)
-            if low is not None:
-                qs = qs.filter(**{f"{field}__gte": low})
-            if high is not None:
-                qs = qs.filter(**{f"{field}__lte": high})
-        for period in (50, 200):
-            above = criteria.pop(f"above_sma{period}", None)
-            if above is not None:
-                qs = qs.above_sma(period) if above else qs.below_sma(period)
-        within = criteria.pop("near_52w_high", None)
-        if within is not None:
-            qs = qs.near_52_week_high(within)
-        if criteria:
-            raise TypeError(f"unknown screen criteria: {sorted(criteria)}")
-        return qs
-
-    def above_sma(self, period: int) -> StockQuerySet:
-        return self.filter(price__gt=F(f"sma_{period}"))
-
-    def below_sma(self, period: int) -> StockQuerySet:
-        return self.filter(price__lte=F(f"sma_{period}"))
-
-    def near_52_week_high(self, within_percent: Decimal | float) -> StockQuerySet:
-        """Price within ``within_percent`` percent below its 52-week high."""
-        factor = 1 - Decimal(str(within_percent)) / 100
-        return self.filter(week52_high__isnull=False, price__gte=F("week52_high") * factor)
+    def screen(self, criteria: tuple[tuple[str, Any], ...]) -> StockQuerySet:
+        """Apply parsed screen criteria (``stocks.screen.params``): the SQL screen."""
+        return self.filter(screen_sql.where(criteria))
 
     def quoted_before(self, moment) -> StockQuerySet:
         """Stocks whose quote was taken before ``moment``, or that have none."""
         return self.filter(Q(quote_time__lt=moment) | Q(quote_time__isnull=True))
 
-    def ordered(self, ordering: str = DEFAULT_ORDERING) -> StockQuerySet:
-        """Order by a whitelisted public name (``-`` for descending); ties break on ticker."""
-        return self.order_by(*SortKey.parse(ordering).order_by())
+    def ordered(self, sort: SortKey | str = "ticker") -> StockQuerySet:
+        """Order by a registry field (``-`` for descending); nulls last, ties by ticker."""
+        if isinstance(sort, str):
+            sort = SortKey.parse(sort)
+        return self.order_by(*screen_sql.order_by(sort.field, sort.descending))
 
-    def movers(self, kind: str, limit: int) -> StockQuerySet:
+    def movers(self, kind: str, limit: int) -> list[dict]:
         """Top gainers, losers, or most active by volume, among stocks with a quote."""
         ordering = {"gainers": "-change_percent", "losers": "change_percent", "active": "-volume"}
         field = "volume" if kind == "active" else "change_percent"
@@ -187,7 +104,7 @@ class StockQuerySet(models.QuerySet):
             qs = qs.filter(change_percent__gt=0)
         elif kind == "losers":
             qs = qs.filter(change_percent__lt=0)
-        return qs.list_columns().ordered(ordering[kind])[:limit]
+        return list(qs.ordered(ordering[kind]).values(*LIST_COLUMNS)[:limit])
 
     def sector_summary(self) -> models.QuerySet:
         """Per sector: count, advancers, decliners, mean change %, total market cap."""
@@ -218,11 +135,12 @@ class StockQuerySet(models.QuerySet):
 
     # --- search -------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int) -> list:
+    def search_values(self, query: str, limit: int) -> list[dict]:
         """
         Ranked search. Tiers, best first: exact ticker, ticker prefix, every word of the
         query a prefix of a word of the name, then fuzzy (name words within a small edit
-        distance). Within a tier, larger companies come first. Each hit carries ``match``.
+        distance). Within a tier, larger companies come first. Each hit is a value row of the
+        list columns and ``match``.
         """
         from .search import allowed_typos, fuzzy_terms, normalize_query
 
@@ -238,7 +156,7 @@ class StockQuerySet(models.QuerySet):
                 return terms.filter(term=word).stock_ids()
             return terms.with_prefix(word).stock_ids()
 
-        base = self.active().list_columns()
+        base = self.active()
         by_size = [F("market_cap").desc(nulls_last=True), "ticker"]
         tiers: list[tuple[str, models.QuerySet]] = []
         if ticker:
@@ -261,11 +179,9 @@ class StockQuerySet(models.QuerySet):
         seen: set[int] = set()
 
         def take(match: str, qs: StockQuerySet) -> None:
-            for stock in (
-                qs.exclude(pk__in=seen).annotate(match=Value(match)).fetch(0, limit - len(hits))
-            ):
-                seen.add(stock.pk)
-                hits.append(stock)
+            for row in qs.exclude(pk__in=seen).page_values(0, limit - len(hits), LIST_COLUMNS):
+                seen.add(row["id"])
+                hits.append({**row, "match": match})
 
         for match, qs in tiers:
             if len(hits) >= limit:
@@ -289,7 +205,7 @@ class StockQuerySet(models.QuerySet):
         return hits
 
 
-class SearchTermQuerySet(models.QuerySet):
+class SearchTermQuerySet(MarketDataQuerySet):
     """Lookups on the name-word index (``SearchTerm``) behind ``StockQuerySet.search``."""
 
     def with_prefix(self, prefix: str) -> SearchTermQuerySet:
@@ -302,7 +218,7 @@ class SearchTermQuerySet(models.QuerySet):
         return list(self.values_list("term", flat=True).distinct())
 
 
-class PriceBarQuerySet(models.QuerySet):
+class PriceBarQuerySet(MarketDataQuerySet):
     def newest_by_ticker(self) -> dict[str, Any]:
         """Each active stock's newest bar date, by ticker (stocks with no bars are absent)."""
         return dict(

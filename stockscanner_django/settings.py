@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "stocks.apps.StocksConfig",
@@ -233,9 +232,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "stocks.api.pagination.StockPagination",
-    "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "stocks.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -246,7 +242,26 @@ if DEBUG:
         "rest_framework.renderers.BrowsableAPIRenderer"
     )
 
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+
+# ------------------------------------------------------------------------------
+# Screen engine (stocks/screen): "numpy" screens an in-memory snapshot of every active
+# stock, built once per data version; "sql" always asks the database (the reference).
+# ------------------------------------------------------------------------------
+SCREEN_ENGINE = env.str("SCREEN_ENGINE", default="numpy")
+if SCREEN_ENGINE not in {"numpy", "sql"}:
+    raise ImproperlyConfigured("SCREEN_ENGINE must be 'numpy' or 'sql'.")
+# Share each version's snapshot through the cache, so one worker builds it and the others
+# load it. Only worth it with a cache shared between processes (Redis).
+# (Empty counts as unset, as docker-compose passes every .env line.)
+SCREEN_SNAPSHOT_SHARED = (
+    env.bool("SCREEN_SNAPSHOT_SHARED")
+    if env.str("SCREEN_SNAPSHOT_SHARED", default="")
+    else bool(REDIS_URL)
+)
+SCREEN_SNAPSHOT_TTL = env.int("SCREEN_SNAPSHOT_TTL", default=900)
+SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS = env.int("SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS", default=60)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stock Scanner API",
@@ -390,3 +405,25 @@ LOGGING = {
 }
 if LOG_FORMAT not in LOGGING["formatters"]:
     raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
+
+# ------------------------------------------------------------------------------
+# Response cache (stocks/caching.py; README "Response cache")
+# ------------------------------------------------------------------------------
+# false: every request renders (for debugging); nothing is read or stored.
+RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
+# Seconds a rendered response is kept. Changes to the data do not wait for it: the data
+# version in the key makes the entry stale at once.
+RESPONSE_CACHE_TIMEOUT = env.int("RESPONSE_CACHE_TIMEOUT", default=60)
+# The same for realtime quotes, which also change without an ingest.
+RESPONSE_CACHE_REALTIME_TIMEOUT = env.int("RESPONSE_CACHE_REALTIME_TIMEOUT", default=5)
+# How long the one request computing a missing entry holds its lock at most, and how long
+# concurrent requests for the same entry wait for it before rendering themselves.
+RESPONSE_CACHE_LOCK_SECONDS = env.int("RESPONSE_CACHE_LOCK_SECONDS", default=5)
+RESPONSE_CACHE_WAIT_SECONDS = env.float("RESPONSE_CACHE_WAIT_SECONDS", default=2.0)
+if min(RESPONSE_CACHE_TIMEOUT, RESPONSE_CACHE_REALTIME_TIMEOUT, RESPONSE_CACHE_LOCK_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "RESPONSE_CACHE_TIMEOUT, RESPONSE_CACHE_REALTIME_TIMEOUT and "
+        "RESPONSE_CACHE_LOCK_SECONDS must be at least 1 second."
+    )
+if RESPONSE_CACHE_WAIT_SECONDS < 0:
+    raise ImproperlyConfigured("RESPONSE_CACHE_WAIT_SECONDS must not be negative.")

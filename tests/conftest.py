@@ -11,7 +11,9 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
+from stocks import data_version
 from stocks.health import CHECKS, checks
+from stocks.screen import snapshots
 
 from .factories import PriceBarFactory, StockFactory
 
@@ -27,8 +29,10 @@ def api() -> APIClient:
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
+    data_version.cache_recovered()
     yield
     cache.clear()
+    data_version.cache_recovered()
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +46,19 @@ def _no_health_check_left_running():
         running, check._running = check._running, None
         if running is not None:
             wait([running], timeout=10)
+
+
+@pytest.fixture
+def sql_screen(settings):
+    """Screens run on the database (the reference), not on the engine's snapshot."""
+    settings.SCREEN_ENGINE = "sql"
+
+
+@pytest.fixture(autouse=True)
+def _no_snapshot_between_tests():
+    """Each test's snapshot is built from its own data (versions never repeat anyway)."""
+    yield
+    snapshots.forget()
 
 
 @pytest.fixture

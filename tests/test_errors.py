@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from stocks.models import Stock
 from stocks.querysets import StockQuerySet
+from stocks.screen import select
 
 from .factories import StockFactory
 
@@ -234,18 +235,18 @@ def test_disallowed_host__400_json(api):
 
 
 @pytest.mark.parametrize(
-    ("target", "path"),
+    ("owner", "target", "path"),
     [
-        ("sector_summary", "/api/market/sectors/"),
-        ("screen", "/api/stocks/"),
-        ("movers", "/api/market/movers/"),
+        (StockQuerySet, "sector_summary", "/api/market/sectors/"),
+        (select, "run", "/api/stocks/"),
+        (StockQuerySet, "movers", "/api/market/movers/"),
     ],
 )
 def test_unhandled_exception__500_json_with_request_id(
-    lenient_api, aapl, monkeypatch, target, path
+    lenient_api, aapl, monkeypatch, owner, target, path
 ):
     """A bug is a 500 with the JSON body and the request id, not a traceback."""
-    monkeypatch.setattr(StockQuerySet, target, boom)
+    monkeypatch.setattr(owner, target, boom)
 
     response = lenient_api.get(path, headers={"x-request-id": "trace-500-abc"})
 

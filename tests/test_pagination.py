@@ -323,8 +323,8 @@ def test_cursor__page_size_capped(api):
     assert second.json()["next"] is None
 
 
-def test_cursor__three_queries_per_page(api, cursor_stocks, django_assert_num_queries):
-    """A cursor page costs a count, the page's ids and its rows, at the start and deep in."""
+def test_cursor__three_queries_per_page(api, cursor_stocks, sql_screen, django_assert_num_queries):
+    """On SQL a cursor page costs a count, the page's ids and its rows, start and deep in."""
     first = api.get(URL, {"cursor": "", "ordering": "-change_percent", "page_size": 3})
     second_url = first.json()["next"]
 
@@ -334,7 +334,22 @@ def test_cursor__three_queries_per_page(api, cursor_stocks, django_assert_num_qu
         api.get(second.json()["previous"])
 
 
-def test_cursor__sparse_fields_keep_positions(api, cursor_stocks, django_assert_num_queries):
+def test_cursor__engine_pages_without_queries(api, cursor_stocks, django_assert_num_queries):
+    """On the engine's snapshot, cursor pages (forward and back) cost no query at all."""
+    first = api.get(URL, {"cursor": "", "ordering": "-change_percent", "page_size": 3})
+    assert first["X-Screen-Engine"] == "numpy"
+
+    with django_assert_num_queries(0):
+        second = api.get(first.json()["next"])
+    with django_assert_num_queries(0):
+        back = api.get(second.json()["previous"])
+
+    assert tickers_of(back) == tickers_of(first)
+
+
+def test_cursor__sparse_fields_keep_positions(
+    api, cursor_stocks, sql_screen, django_assert_num_queries
+):
     """fields= without the ordering field still pages correctly in three queries a page."""
     params = {"cursor": "", "ordering": "-pe_ratio", "page_size": 3, "fields": "ticker"}
     with django_assert_num_queries(3):

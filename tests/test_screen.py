@@ -9,9 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from stocks.api.serializers import LIST_FIELDS
 from stocks.models import Stock
-from stocks.querysets import ORDERING_FIELDS
+from stocks.screen.fields import LIST_FIELDS, ORDERING_FIELDS
 
 from .factories import StockFactory
 
@@ -499,8 +498,8 @@ def test_screen_unknown_parameter__ignored(api):
 
 
 @pytest.mark.parametrize("rows", [5, 60])
-def test_screen_queries__count_and_page_only(api, django_assert_num_queries, rows):
-    """A list page costs three queries (count, page ids, rows) however many rows it renders."""
+def test_screen_queries__count_and_page_only(api, sql_screen, django_assert_num_queries, rows):
+    """On SQL a page costs three queries (count, page ids, rows) however many rows it has."""
     for i in range(rows):
         make(f"T{i:03d}")
 
@@ -510,7 +509,7 @@ def test_screen_queries__count_and_page_only(api, django_assert_num_queries, row
     assert len(response.json()["results"]) == rows
 
 
-def test_screen_queries__filters_add_no_queries(api, django_assert_num_queries):
+def test_screen_queries__filters_add_no_queries(api, sql_screen, django_assert_num_queries):
     """Filters and ordering are part of the same three queries."""
     for i in range(10):
         make(f"T{i}", sector="Energy", price=Decimal("100"), week52_high=Decimal("101"))
@@ -529,7 +528,7 @@ def _column_read(sql: str, column: str) -> bool:
     return re.search(rf"[`\"]{column}[`\"]", sql) is not None
 
 
-def test_screen_queries__reads_only_list_columns(api):
+def test_screen_queries__reads_only_list_columns(api, sql_screen):
     """The page query selects the list columns, not detail-only ones such as eps or sma_20."""
     make("AAA")
 
@@ -543,7 +542,7 @@ def test_screen_queries__reads_only_list_columns(api):
         assert not _column_read(page_sql, detail_only), detail_only
 
 
-def test_screen_queries__sparse_fields_read_fewer_columns(api):
+def test_screen_queries__sparse_fields_read_fewer_columns(api, sql_screen):
     """fields= narrows the columns read to those it needs."""
     make("AAA")
 
@@ -555,3 +554,41 @@ def test_screen_queries__sparse_fields_read_fewer_columns(api):
     assert _column_read(page_sql, "quote_time")
     for unused in ("name", "price", "market_cap", "sector", "eps"):
         assert not _column_read(page_sql, unused), unused
+
+
+@pytest.mark.parametrize("rows", [5, 60])
+def test_screen_queries__engine_answers_without_queries(api, django_assert_num_queries, rows):
+    """Once the snapshot of the data version is built, a screen page costs no query."""
+    for i in range(rows):
+        make(f"T{i:03d}", sector="Energy")
+    warm = api.get(URL, {"page_size": 1})
+    assert warm["X-Screen-Engine"] == "numpy"
+
+    with django_assert_num_queries(0):
+        response = api.get(
+            URL, {"page_size": rows, "sector": "Energy", "price_min": "1", "ordering": "-pe_ratio"}
+        )
+
+    assert response["X-Screen-Engine"] == "numpy"
+    assert len(response.json()["results"]) == rows
+
+
+def test_screen_engine__a_write_is_seen_at_once(api):
+    """A saved change moves the data version, so the next screen is built from new data."""
+    make("AAA", price=Decimal("10"))
+    assert tickers_of(api.get(URL, {"price_min": "20"})) == []
+
+    Stock.objects.filter(ticker="AAA").update(price=Decimal("25"))
+
+    assert tickers_of(api.get(URL, {"price_min": "20"})) == ["AAA"]
+
+
+def test_screen_engine__sql_setting_switches_it_off(api, settings):
+    """SCREEN_ENGINE=sql: every screen is answered by the database."""
+    settings.SCREEN_ENGINE = "sql"
+    make("AAA")
+
+    response = api.get(URL)
+
+    assert response["X-Screen-Engine"] == "sql"
+    assert tickers_of(response) == ["AAA"]

@@ -8,11 +8,14 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from .serializers import (
-    BarSerializer,
-    SearchHitSerializer,
-    SectorSummarySerializer,
-    StockRowSerializer,
+from .serializers import (  # noqa: F401 - the body shapes, re-exported for the views
+    DetailSerializer,
+    HistoryResponseSerializer,
+    MoversResponseSerializer,
+    RealtimeSerializer,
+    SearchResponseSerializer,
+    SectorsResponseSerializer,
+    StockPageSerializer,
 )
 
 
@@ -28,33 +31,6 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField()
-    count = serializers.IntegerField()
-    results = SearchHitSerializer(many=True)
-
-
-class MoversResponseSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=("gainers", "losers", "active"))
-    count = serializers.IntegerField()
-    results = StockRowSerializer(many=True)
-
-
-class SectorsResponseSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    results = SectorSummarySerializer(many=True)
-
-
-class HistoryResponseSerializer(serializers.Serializer):
-    ticker = serializers.CharField()
-    interval = serializers.ChoiceField(choices=("1d", "1wk", "1mo"))
-    period = serializers.CharField(allow_null=True)
-    start = serializers.DateField(allow_null=True)
-    end = serializers.DateField(allow_null=True)
-    count = serializers.IntegerField()
-    bars = BarSerializer(many=True)
-
-
 class CatalogFilterSerializer(serializers.Serializer):
     name = serializers.CharField()
     field = serializers.CharField()
@@ -62,6 +38,8 @@ class CatalogFilterSerializer(serializers.Serializer):
     unit = serializers.CharField(allow_null=True)
     operator = serializers.CharField()
     description = serializers.CharField()
+    minimum = serializers.FloatField(required=False, help_text="Only where values are bounded")
+    maximum = serializers.FloatField(required=False, help_text="Only where values are bounded")
 
 
 class CatalogOrderingFieldSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ into the JSON error body by ``stocks.middleware.JsonErrorMiddleware``.
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 READ_ONLY = ["get", "head"]
@@ -21,3 +22,14 @@ class SwaggerView(SpectacularSwaggerView):
 
 class RedocView(SpectacularRedocView):
     http_method_names = READ_ONLY
+
+
+class EnvelopeSchema(AutoSchema):
+    """
+    For views whose every answer is one object (a page envelope, a search result): the
+    list action answers ``{"count", "next", "previous", "results"}``, which drf-spectacular
+    would otherwise wrap in an array because the action is called ``list``.
+    """
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False

@@ -1,101 +1,71 @@
-"""Response shapes. Each stock row carries ``as_of`` and ``is_stale``."""
+"""
+The shapes of the bodies, for the OpenAPI schema only: no request runs these serializers
+(bodies are built from value rows, see ``stocks.screen.rows`` and ``presenters``). The
+stock row is derived from the screen's registry, so the schema cannot drift from it.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.utils import timezone
 from rest_framework import serializers
 
-from .. import indicators
-from ..market_calendar import stale_threshold
-from ..models import Stock
+from ..screen.fields import COMPUTED, FIELDS, Kind
+from .parameters import INTERVALS, MOVER_KINDS
+from .presenters import DETAIL_EXTRA, REALTIME_EXTRA, REALTIME_FIELDS
 
-LIST_FIELDS = (
-    "ticker", "name", "exchange", "sector", "industry", "country", "currency",
-    "price", "change", "change_percent", "volume", "avg_volume_30d", "market_cap",
-    "pe_ratio", "dividend_yield", "beta", "rsi_14", "sma_50", "sma_200",
-    "week52_high", "week52_low", "volatility_30d", "as_of", "is_stale",
-)  # fmt: skip
-# Response fields that are not model columns, and the columns they are computed from.
-COMPUTED_FROM = {"as_of": ("quote_time",), "is_stale": ("quote_time",)}
-
-
-def freshness_context(now=None) -> dict:
-    """Serializer context for freshness: the staleness threshold, computed once per request."""
-    return {"stale_before": stale_threshold(now or timezone.now())}
+_KINDS = {
+    Kind.DECIMAL: serializers.FloatField,
+    Kind.FLOAT: serializers.FloatField,
+    Kind.INTEGER: serializers.IntegerField,
+    Kind.STRING: serializers.CharField,
+    Kind.DATETIME: serializers.DateTimeField,
+}
+_REQUIRED = {"ticker", "name", "exchange", "sector", "industry", "country", "currency"}
 
 
-def columns_for(fields: tuple[str, ...]) -> tuple[str, ...]:
-    """Model columns needed to render ``fields``."""
-    columns: list[str] = []
-    for name in fields:
-        columns.extend(COMPUTED_FROM.get(name, (name,)))
-    return tuple(dict.fromkeys(columns))
-
-
-class StockRowSerializer(serializers.ModelSerializer):
-    """A stock in a list. ``fields`` (a tuple) in the constructor gives a sparse field set."""
-
-    as_of = serializers.DateTimeField(source="quote_time", read_only=True)
-    is_stale = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Stock
-        fields = LIST_FIELDS
-
-    def __init__(self, *args, fields: tuple[str, ...] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if fields is not None:
-            for name in set(self.fields) - set(fields):
-                self.fields.pop(name)
-
-    def get_is_stale(self, stock: Stock) -> bool:
-        stale_before = self.context.get("stale_before") or stale_threshold(timezone.now())
-        return stock.quote_time is None or stock.quote_time < stale_before
-
-
-class SearchHitSerializer(StockRowSerializer):
-    match = serializers.CharField(read_only=True)
-
-    class Meta(StockRowSerializer.Meta):
-        fields = ("match", *LIST_FIELDS)
-
-
-class StockDetailSerializer(StockRowSerializer):
-    trend = serializers.SerializerMethodField()
-    volatility_label = serializers.SerializerMethodField()
-
-    class Meta(StockRowSerializer.Meta):
-        fields = (
-            *LIST_FIELDS,
-            "open", "day_high", "day_low", "previous_close", "eps", "sma_20",
-            "trend", "volatility_label",
-        )  # fmt: skip
-
-    def get_trend(self, stock: Stock) -> str:
-        return indicators.trend(
-            *(
-                float(v) if v is not None else None
-                for v in (stock.price, stock.sma_50, stock.sma_200)
+def _row_fields(names: tuple[str, ...] | None = None) -> dict[str, serializers.Field]:
+    declared: dict[str, serializers.Field] = {}
+    for field in FIELDS:
+        if names is None or field.name in names:
+            help_text = field.description + (f" ({field.unit})" if field.unit else "")
+            declared[field.name] = _KINDS[field.kind](
+                read_only=True, allow_null=field.name not in _REQUIRED, help_text=help_text
             )
-        )
+    for name, description in COMPUTED.items():
+        declared[name] = serializers.BooleanField(read_only=True, help_text=description)
+    return declared
 
-    def get_volatility_label(self, stock: Stock) -> str:
-        return indicators.volatility_label(stock.volatility_30d)
+
+def _decimals(names: tuple[str, ...]) -> dict[str, serializers.Field]:
+    return {name: serializers.FloatField(read_only=True, allow_null=True) for name in names}
 
 
-class RealtimeQuoteSerializer(StockRowSerializer):
-    market_open = serializers.SerializerMethodField()
-
-    class Meta(StockRowSerializer.Meta):
-        fields = (
-            "ticker", "name", "price", "change", "change_percent", "open", "day_high",
-            "day_low", "previous_close", "volume", "as_of", "is_stale", "market_open",
-        )  # fmt: skip
-
-    def get_market_open(self, stock: Stock) -> bool:
-        return bool(self.context.get("market_open"))
+StockRowSerializer = type("StockRowSerializer", (serializers.Serializer,), _row_fields())
+SearchHitSerializer = type(
+    "SearchHitSerializer",
+    (serializers.Serializer,),
+    {"match": serializers.ChoiceField(
+        choices=("exact_ticker", "ticker_prefix", "name_prefix", "fuzzy"), read_only=True),
+     **_row_fields()},
+)  # fmt: skip
+DetailSerializer = type(
+    "StockDetailSerializer",
+    (serializers.Serializer,),
+    {
+        **_row_fields(),
+        **_decimals(DETAIL_EXTRA),
+        "trend": serializers.CharField(read_only=True),
+        "volatility_label": serializers.CharField(read_only=True),
+    },
+)
+RealtimeSerializer = type(
+    "RealtimeQuoteSerializer",
+    (serializers.Serializer,),
+    {
+        **_row_fields(REALTIME_FIELDS),
+        **_decimals(REALTIME_EXTRA),
+        "market_open": serializers.BooleanField(read_only=True),
+    },
+)
 
 
 class SectorSummarySerializer(serializers.Serializer):
@@ -110,41 +80,42 @@ class SectorSummarySerializer(serializers.Serializer):
 
 class BarSerializer(serializers.Serializer):
     date = serializers.DateField()
-    open = serializers.DecimalField(max_digits=18, decimal_places=4)
-    high = serializers.DecimalField(max_digits=18, decimal_places=4)
-    low = serializers.DecimalField(max_digits=18, decimal_places=4)
-    close = serializers.DecimalField(max_digits=18, decimal_places=4)
+    open = serializers.FloatField()
+    high = serializers.FloatField()
+    low = serializers.FloatField()
+    close = serializers.FloatField()
     volume = serializers.IntegerField()
 
 
-# --- query parameters -------------------------------------------------------------------
+class StockPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = StockRowSerializer(many=True)
 
 
-class SearchParams(serializers.Serializer):
-    q = serializers.CharField(max_length=100, trim_whitespace=True)
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    count = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
 
 
-class MoversParams(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=("gainers", "losers", "active"), default="gainers")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+class MoversResponseSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=MOVER_KINDS)
+    count = serializers.IntegerField()
+    results = StockRowSerializer(many=True)
 
 
-class HistoryParams(serializers.Serializer):
-    interval = serializers.ChoiceField(choices=("1d", "1wk", "1mo"), default="1d")
-    period = serializers.ChoiceField(choices=("1m", "3m", "6m", "1y", "5y", "max"), required=False)
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+class SectorsResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = SectorSummarySerializer(many=True)
 
-    def validate(self, attrs):
-        if "period" in attrs and ("start" in attrs or "end" in attrs):
-            raise serializers.ValidationError("Give either period or start/end, not both.")
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and start > end:
-            raise serializers.ValidationError({"start": ["Must not be after end."]})
-        for name in ("start", "end"):
-            if attrs.get(name) and attrs[name] < date(1900, 1, 1):
-                raise serializers.ValidationError({name: ["Must be 1900-01-01 or later."]})
-        if not attrs.get("period") and not start and not end:
-            attrs["period"] = "1y"
-        return attrs
+
+class HistoryResponseSerializer(serializers.Serializer):
+    ticker = serializers.CharField()
+    interval = serializers.ChoiceField(choices=INTERVALS)
+    period = serializers.CharField(allow_null=True)
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    count = serializers.IntegerField()
+    bars = BarSerializer(many=True)

@@ -1,166 +1,192 @@
-"""The HTTP layer: read parameters, call one QuerySet method or service, render."""
+"""
+The HTTP layer: parse parameters, then answer from the versioned response cache
+(``stocks.caching``) or call one selector and render.
+
+Bodies are built from value rows (``stocks.screen.rows``, ``presenters``) and serialised
+by orjson; DRF still routes, authenticates, handles errors and documents, but no
+serializer or renderer runs per request on these endpoints. Parameters are parsed (and
+rejected) before the cache is consulted: the key is made of the parsed, normalised values.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import InvalidParameter, TickerNotFound
+from .. import data_version
+from ..caching import cached_response
+from ..errors import TickerNotFound
 from ..history import period_start, price_history
-from ..market_calendar import get_calendar
+from ..market_calendar import get_calendar, stale_threshold
 from ..models import Stock
+from ..screen import select
+from ..screen.paging import parse_paging
+from ..screen.params import parse_screen
 from ..tickers import TICKER_PATH_PATTERN, InvalidTicker, normalize_ticker
+from . import parameters, presenters
 from .catalog import build_catalog
-from .filters import StockFilterSet
+from .rendering import dumps, list_link
 from .responses import (
     INVALID,
     NOT_FOUND,
     CatalogSerializer,
+    DetailSerializer,
     HistoryResponseSerializer,
     MoversResponseSerializer,
+    RealtimeSerializer,
     SearchResponseSerializer,
     SectorsResponseSerializer,
+    StockPageSerializer,
     responses,
 )
-from .serializers import (
-    LIST_FIELDS,
-    BarSerializer,
-    HistoryParams,
-    MoversParams,
-    RealtimeQuoteSerializer,
-    SearchHitSerializer,
-    SearchParams,
-    SectorSummarySerializer,
-    StockDetailSerializer,
-    StockRowSerializer,
-    columns_for,
-    freshness_context,
-)
-
-FIELDS_PARAM = OpenApiParameter(
-    "fields",
-    OpenApiTypes.STR,
-    description=f"Comma-separated sparse field set, from: {', '.join(LIST_FIELDS)}",
-)
+from .schema import EnvelopeSchema
 
 
-def _params(serializer_class, request) -> dict:
-    params = serializer_class(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
-
-def _sparse_fields(request) -> tuple[str, ...] | None:
-    raw = request.query_params.get("fields")
-    if raw is None or not raw.strip():
-        return None
-    fields = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
-    unknown = [f for f in fields if f not in LIST_FIELDS]
-    if unknown:
-        raise InvalidParameter(
-            "fields",
-            f"Unknown field(s): {', '.join(unknown[:10])}. Allowed: {', '.join(LIST_FIELDS)}.",
-        )
-    return fields
-
-
-def get_stock(ticker: str, queryset=None) -> Stock:
-    """The active stock with this ticker (any case, BRK-B or BRK.B), or a 404."""
+def canonical_ticker(ticker: str) -> str:
+    """The canonical form of a ticker in a URL (any case, BRK-B or BRK.B), or a 404."""
     try:
-        canonical = normalize_ticker(ticker)
+        return normalize_ticker(ticker)
     except InvalidTicker:
         raise TickerNotFound(ticker) from None
-    try:
-        return (queryset if queryset is not None else Stock.objects.active()).get(ticker=canonical)
-    except Stock.DoesNotExist:
-        raise TickerNotFound(canonical) from None
 
 
-class StockViewSet(viewsets.ReadOnlyModelViewSet):
+def _stale_before():
+    return stale_threshold(timezone.now())
+
+
+class StockViewSet(viewsets.ViewSet):
     """List and screen stocks; detail, history, search, and the screen's field catalog."""
 
-    queryset = Stock.objects.active()
-    serializer_class = StockRowSerializer
-    filterset_class = StockFilterSet
     lookup_field = "ticker"
     lookup_value_regex = TICKER_PATH_PATTERN
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **freshness_context()}
+    schema = EnvelopeSchema()
 
     @extend_schema(
-        parameters=[FIELDS_PARAM],
-        responses=responses(StockRowSerializer(many=True), INVALID, NOT_FOUND),
+        operation_id="stocks_list",
+        parameters=parameters.screen_parameters(),
+        responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
     )
-    def list(self, request, *args, **kwargs):
-        fields = _sparse_fields(request)
-        columns = columns_for(fields) if fields else None
-        stocks = self.filter_queryset(Stock.objects.active().list_columns(columns))
-        page = self.paginate_queryset(stocks)
-        serializer = self.get_serializer(page, many=True, fields=fields)
-        return self.get_paginated_response(serializer.data)
+    def list(self, request):
+        query = parse_screen(request.query_params)
+        paging = parse_paging(request.query_params, query.ordering)
+        # Links are absolute: the body depends on the scheme and host it was asked for.
+        base = request.build_absolute_uri(request.path)
 
-    @extend_schema(responses=responses(StockDetailSerializer, NOT_FOUND))
+        def render():
+            result = select.run(
+                query, paging, version=data_version.current(), stale_before=_stale_before()
+            )
+            body = {
+                "count": result.count,
+                "next": list_link(base, query, paging, result.next),
+                "previous": list_link(base, query, paging, result.previous),
+                "results": result.rows,
+            }
+            return dumps(body), {"X-Screen-Engine": result.engine}
+
+        key = {**query.cache_params(), **paging.cache_params(), "base": base}
+        return cached_response(
+            request, namespace="stocks", endpoint="list", params=key, render=render
+        )
+
+    @extend_schema(responses=responses(DetailSerializer, NOT_FOUND))
     def retrieve(self, request, ticker: str):
-        stock = get_stock(ticker)
-        return Response(StockDetailSerializer(stock, context=self.get_serializer_context()).data)
+        ticker = canonical_ticker(ticker)
+        return cached_response(
+            request,
+            namespace="stocks",
+            endpoint="detail",
+            params={"ticker": ticker},
+            render=lambda: dumps(presenters.detail(ticker, _stale_before())),
+        )
 
     @extend_schema(
-        parameters=[SearchParams], responses=responses(SearchResponseSerializer, INVALID)
+        parameters=parameters.SEARCH.schema(),
+        responses=responses(SearchResponseSerializer, INVALID),
     )
-    @action(detail=False, filterset_class=None, pagination_class=None)
+    @action(detail=False)
     def search(self, request):
-        params = _params(SearchParams, request)
-        hits = Stock.objects.search(params["q"], params["limit"])
-        data = SearchHitSerializer(hits, many=True, context=self.get_serializer_context()).data
-        return Response({"query": params["q"], "count": len(data), "results": data})
+        params = parameters.SEARCH.parse(request.query_params)
+
+        def render():
+            hits = presenters.search(params["q"], params["limit"], _stale_before())
+            return dumps({"query": params["q"], "count": len(hits), "results": hits})
+
+        return cached_response(
+            request, namespace="search", endpoint="search", params=params, render=render
+        )
 
     @extend_schema(responses=CatalogSerializer)
-    @action(detail=False, filterset_class=None, pagination_class=None)
+    @action(detail=False)
     def fields(self, request):
-        return Response(build_catalog())
+        return cached_response(
+            request,
+            namespace="stocks",
+            endpoint="fields",
+            params={},
+            render=lambda: dumps(build_catalog()),
+        )
 
     @extend_schema(
-        parameters=[HistoryParams],
+        parameters=parameters.HISTORY.schema(),
         responses=responses(HistoryResponseSerializer, INVALID, NOT_FOUND),
     )
-    @action(detail=True, filterset_class=None, pagination_class=None)
+    @action(detail=True)
     def history(self, request, ticker: str):
-        params = _params(HistoryParams, request)
-        stock = get_stock(ticker, Stock.objects.active().only("id", "ticker"))
-        if "period" in params:
+        ticker = canonical_ticker(ticker)
+        params = parameters.HISTORY.parse(request.query_params)
+        if params.get("period"):
             today = timezone.now().astimezone(get_calendar().tz).date()
             start, end = period_start(params["period"], today), None
         else:
             start, end = params.get("start"), params.get("end")
-        bars = price_history(stock_id=stock.id, interval=params["interval"], start=start, end=end)
-        return Response(
-            {
-                "ticker": stock.ticker,
-                "interval": params["interval"],
-                "period": params.get("period"),
-                "start": start,
-                "end": end,
-                "count": len(bars),
-                "bars": BarSerializer(bars, many=True).data,
-            }
+
+        def render():
+            stock_id = presenters.stock_id(ticker)
+            interval = params["interval"]
+            bars = price_history(stock_id=stock_id, interval=interval, start=start, end=end)
+            return dumps(
+                {
+                    "ticker": ticker,
+                    "interval": interval,
+                    "period": params.get("period"),
+                    "start": start,
+                    "end": end,
+                    "count": len(bars),
+                    "bars": presenters.bars(bars),
+                }
+            )
+
+        key = {**params, "ticker": ticker, "start": start, "end": end}
+        return cached_response(
+            request, namespace="history", endpoint="history", params=key, render=render
         )
 
 
 class RealtimeQuoteView(APIView):
     """The latest quote of one stock."""
 
-    @extend_schema(responses=responses(RealtimeQuoteSerializer, NOT_FOUND))
+    @extend_schema(responses=responses(RealtimeSerializer, NOT_FOUND))
     def get(self, request, ticker: str):
-        stock = get_stock(ticker)
-        now = timezone.now()
-        context = {**freshness_context(now), "market_open": get_calendar().is_open(now)}
-        return Response(RealtimeQuoteSerializer(stock, context=context).data)
+        ticker = canonical_ticker(ticker)
+
+        def render():
+            now = timezone.now()
+            quote = presenters.realtime(ticker, stale_threshold(now), get_calendar().is_open(now))
+            return dumps(quote)
+
+        return cached_response(
+            request,
+            namespace="stocks",
+            endpoint="realtime",
+            params={"ticker": ticker},
+            render=render,
+            timeout=settings.RESPONSE_CACHE_REALTIME_TIMEOUT,
+        )
 
 
 class SectorSummaryView(APIView):
@@ -168,18 +194,29 @@ class SectorSummaryView(APIView):
 
     @extend_schema(responses=SectorsResponseSerializer)
     def get(self, request):
-        rows = SectorSummarySerializer(Stock.objects.sector_summary(), many=True).data
-        return Response({"count": len(rows), "results": rows})
+        def render():
+            rows = list(Stock.objects.sector_summary())
+            return dumps({"count": len(rows), "results": rows})
+
+        return cached_response(
+            request, namespace="market", endpoint="sectors", params={}, render=render
+        )
 
 
 class MoversView(APIView):
     """Top gainers, losers or most active stocks."""
 
     @extend_schema(
-        parameters=[MoversParams], responses=responses(MoversResponseSerializer, INVALID)
+        parameters=parameters.MOVERS.schema(),
+        responses=responses(MoversResponseSerializer, INVALID),
     )
     def get(self, request):
-        params = _params(MoversParams, request)
-        movers = Stock.objects.movers(params["kind"], params["limit"])
-        data = StockRowSerializer(movers, many=True, context=freshness_context()).data
-        return Response({"kind": params["kind"], "count": len(data), "results": data})
+        params = parameters.MOVERS.parse(request.query_params)
+
+        def render():
+            movers = presenters.movers(params["kind"], params["limit"], _stale_before())
+            return dumps({"kind": params["kind"], "count": len(movers), "results": movers})
+
+        return cached_response(
+            request, namespace="market", endpoint="movers", params=params, render=render
+        )

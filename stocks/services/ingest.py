@@ -20,6 +20,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from .. import data_version, indicators
+from ..screen import snapshots
 from ..market_calendar import get_calendar
 from ..models import PriceBar, SearchTerm, Stock
 from ..providers.base import Bar, Listing, Quote
@@ -89,7 +90,13 @@ def _raise_if(errors: list[RowError]) -> None:
 
 
 def _after_commit() -> None:
-    transaction.on_commit(data_version.bump)
+    transaction.on_commit(_publish, robust=True)
+
+
+def _publish() -> None:
+    """The new data version, and its screen snapshot built now, so no request waits for it."""
+    data_version.bump()
+    snapshots.publish()
 
 
 def _conflict_target(fields: list[str]) -> list[str] | None:

@@ -1,0 +1,251 @@
+"""
+Query parameters of the endpoints other than the screen, and the OpenAPI description of
+every parameter, the screen's derived from its registry (``stocks.screen.fields``).
+
+Each ``Params`` is declared once and compiled at import: ``parse`` validates a request's
+values (every bad one named in one 400), ``schema`` documents them with their real bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+
+from ..screen import fields as registry
+from ..screen.fields import FILTERS, Invalid, Op
+from ..screen.paging import CURSOR_PARAM
+
+_DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    parse: Callable[[str], Any]
+    description: str
+    type: Any = OpenApiTypes.STR
+    default: Any = None
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+
+    def openapi(self) -> OpenApiParameter:
+        schema: dict[str, Any] = dict(_SCHEMA_TYPES[self.type])
+        for key, value in (
+            ("minimum", self.minimum), ("maximum", self.maximum), ("maxLength", self.max_length),
+            ("enum", list(self.enum) if self.enum else None), ("default", self.default),
+        ):  # fmt: skip
+            if value is not None:
+                schema[key] = value
+        return OpenApiParameter(
+            self.name, schema, required=self.required, description=self.description
+        )
+
+
+_SCHEMA_TYPES = {
+    OpenApiTypes.STR: {"type": "string"},
+    OpenApiTypes.INT: {"type": "integer"},
+    OpenApiTypes.DATE: {"type": "string", "format": "date"},
+}
+
+
+def _text(max_length: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        text = raw.strip()
+        if not text:
+            raise Invalid("This field may not be blank.")
+        if "\x00" in text:
+            raise Invalid("Null characters are not allowed.")
+        if len(text) > max_length:
+            raise Invalid(f"Ensure this field has no more than {max_length} characters.")
+        return text
+
+    return parse
+
+
+def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        text = raw.strip()
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+            raise Invalid("A valid integer is required.")
+        value = int(text)
+        if value < minimum:
+            raise Invalid(f"Ensure this value is greater than or equal to {minimum}.")
+        if value > maximum:
+            raise Invalid(f"Ensure this value is less than or equal to {maximum}.")
+        return value
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise Invalid(f"{raw[:40]!r} is not a valid choice; choose from {', '.join(choices)}.")
+        return raw
+
+    return parse
+
+
+def _date(raw: str) -> date:
+    try:
+        value = parse_date(raw.strip()) if len(raw) <= 10 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise Invalid("Date has wrong format. Use YYYY-MM-DD.")
+    if value < date(1900, 1, 1):
+        raise Invalid("Must be 1900-01-01 or later.")
+    return value
+
+
+class Params:
+    """A set of parameters with defaults, and a check across them."""
+
+    def __init__(self, *params: Param, check: Callable[[dict], None] | None = None) -> None:
+        self.params = params
+        self.check = check
+
+    def parse(self, query: Mapping[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for param in self.params:
+            raw = query.get(param.name)
+            if raw is None or (raw == "" and not param.required):
+                if param.required:
+                    errors[param.name] = ["This field is required."]
+                elif param.default is not None:
+                    values[param.name] = param.default
+                continue
+            try:
+                values[param.name] = param.parse(raw)
+            except Invalid as exc:
+                errors[param.name] = [str(exc)]
+        if not errors and self.check is not None:
+            self.check(values)
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+    def schema(self) -> list[OpenApiParameter]:
+        return [param.openapi() for param in self.params]
+
+
+# --- search, movers, history ------------------------------------------------------------
+
+SEARCH_MAX_LENGTH = 100
+SEARCH = Params(
+    Param("q", _text(SEARCH_MAX_LENGTH), "Ticker or company name (typos tolerated)",
+          required=True, max_length=SEARCH_MAX_LENGTH),
+    Param("limit", _whole(1, 50), "Most hits to answer", OpenApiTypes.INT, default=10,
+          minimum=1, maximum=50),
+)  # fmt: skip
+
+MOVER_KINDS = ("gainers", "losers", "active")
+MOVERS = Params(
+    Param("kind", _choice(MOVER_KINDS), "Top gainers, losers, or most active by volume",
+          default="gainers", enum=MOVER_KINDS),
+    Param("limit", _whole(1, 100), "How many", OpenApiTypes.INT, default=10, minimum=1,
+          maximum=100),
+)  # fmt: skip
+
+INTERVALS = ("1d", "1wk", "1mo")
+PERIODS = ("1m", "3m", "6m", "1y", "5y", "max")
+
+
+def _history_check(values: dict) -> None:
+    if "period" in values and ("start" in values or "end" in values):
+        raise ValidationError({"non_field_errors": ["Give either period or start/end, not both."]})
+    start, end = values.get("start"), values.get("end")
+    if start and end and start > end:
+        raise ValidationError({"start": ["Must not be after end."]})
+    if "period" not in values and not start and not end:
+        values["period"] = "1y"
+
+
+HISTORY = Params(
+    Param("interval", _choice(INTERVALS), "Bar size", default="1d", enum=INTERVALS),
+    Param("period", _choice(PERIODS),
+          "Span ending today (default 1y); not together with start/end", enum=PERIODS),
+    Param("start", _date, "First day (YYYY-MM-DD), instead of period", OpenApiTypes.DATE),
+    Param("end", _date, "Last day (YYYY-MM-DD), instead of period", OpenApiTypes.DATE),
+    check=_history_check,
+)  # fmt: skip
+
+
+# --- the screen, from its registry --------------------------------------------------------
+
+
+def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
+    schema: dict[str, Any]
+    if flt.op in _DIGITS:
+        schema = {"type": "number"}
+        if flt.minimum is not None:
+            schema["minimum"] = float(flt.minimum)
+        if flt.maximum is not None:
+            schema["maximum"] = float(flt.maximum)
+        whole = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
+        description = (
+            f"{flt.description}. At most {whole} digits before the point"
+            f" and {registry.NUMBER_DECIMAL_PLACES} after."
+        )
+        if flt.op is Op.PRICE_NEAR:
+            schema = {"oneOf": [schema, {"type": "string", "enum": ["true", "yes", "on"]}]}
+    elif flt.op is Op.PRICE_ABOVE:
+        schema = {"type": "boolean"}
+        description = f"{flt.description} (true/false, 1/0, yes/no, on/off)"
+    elif flt.op is Op.IN:
+        schema = {"type": "string"}
+        description = flt.description
+    else:
+        from ..models import Stock
+
+        column = registry.BY_NAME[flt.field].column
+        schema = {"type": "string", "maxLength": Stock._meta.get_field(column).max_length}
+        description = flt.description
+    return OpenApiParameter(flt.param, schema, description=description)
+
+
+def screen_parameters() -> list[OpenApiParameter]:
+    orderings = [o for name in registry.ORDERING_FIELDS for o in (name, f"-{name}")]
+    return [
+        *(_filter_parameter(flt) for flt in FILTERS.values()),
+        OpenApiParameter(
+            "ordering",
+            OpenApiTypes.STR,
+            enum=orderings,
+            default=registry.DEFAULT_ORDERING,
+            description="Sort field, '-' for descending; nulls last, ties break on ticker",
+        ),
+        OpenApiParameter(
+            "fields",
+            OpenApiTypes.STR,
+            description="Comma-separated sparse field set, from: "
+            + ", ".join(registry.LIST_FIELDS),
+        ),
+        OpenApiParameter(
+            "page", {"type": "integer", "minimum": 1}, description="Page number (page mode)"
+        ),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "default": settings.API_PAGE_SIZE},
+            description=f"Rows per page; larger values are served at {settings.API_MAX_PAGE_SIZE}.",
+        ),
+        OpenApiParameter(
+            CURSOR_PARAM,
+            OpenApiTypes.STR,
+            description="Keyset cursor for deep paging: send it empty to start, then follow "
+            "next/previous.",
+        ),
+    ]

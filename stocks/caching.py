@@ -1,0 +1,203 @@
+"""
+The versioned response cache: rendered bytes, their gzipped form and their ETag.
+
+A view hands ``cached_response`` its endpoint, its normalised parameters and a ``render``
+callable that queries, serialises and renders. On a hit the stored bytes are sent as they
+are: no query, no serialisation, no compression. Keys carry the data version
+(``stocks/data_version.py``), so a change to the data makes every entry stale at once and
+nothing ever scans keys; stale entries just expire.
+
+Concurrent misses on one key compute once: the first takes a short lock, the others wait
+for its entry (bounded) and render themselves if it does not come. When the cache cannot
+keep values (Redis down) every request renders, at once, without a lock or a wait.
+
+Only the body is shared. The response object is built fresh for each request, so headers
+added after this (request id, timing, rate limits) are the caller's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from datetime import time as clock_time
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import re_accepts_gzip
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
+
+from . import data_version
+from .cache_namespaces import cache_key
+
+CONTENT_TYPE = "application/json"  # what DRF's JSONRenderer answers
+
+# GZipMiddleware's own threshold. A body this long is always stored gzipped too (even in
+# the rare case gzip does not make it shorter), so the middleware, which skips shorter
+# bodies and bodies that carry Content-Encoding, never has anything to compress on a hit.
+MIN_GZIP_BYTES = 200
+
+# The wait for another request's entry: first poll after 2 ms, doubling, at most 25 ms.
+_FIRST_POLL_SECONDS = 0.002
+_MAX_POLL_SECONDS = 0.025
+
+
+# What a view's render answers: the body, or the body and headers describing it.
+Rendered = bytes | tuple[bytes, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """What is stored (pickled): keep it loadable by the code of the previous deploy."""
+
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+    # Headers that describe the body (not the caller), replayed on every hit.
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def params_key(params: Mapping[str, object]) -> str:
+    """
+    The parameters as a short hash, the same for the same request however it was spelled:
+    keys sorted, None values dropped (so an absent parameter and an explicit None match),
+    numbers by value (``Decimal("1.50")``, ``1.5``; ``Decimal("100")``, ``100``), booleans
+    as ``true``/``false``, sequences in their order, sets sorted. Strings are taken as
+    given: normalise case and whitespace before calling. Other types raise TypeError
+    rather than risk two different requests sharing a key.
+    """
+    canonical = sorted(
+        (str(name), _normal(value)) for name, value in params.items() if value is not None
+    )
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def cached_response(
+    request: HttpRequest,
+    *,
+    namespace: str,
+    endpoint: str,
+    params: Mapping[str, object],
+    render: Callable[[], Rendered],
+    timeout: int | None = None,
+) -> HttpResponse:
+    """
+    The 200 response for ``endpoint`` with ``params``: from the cache, or from ``render()``
+    (stored for ``timeout`` seconds, default ``RESPONSE_CACHE_TIMEOUT``). ``render`` answers
+    the body, or the body and headers that describe it. Exceptions from ``render``
+    propagate and nothing is stored: errors are never cached.
+    """
+    version = data_version.current() if settings.RESPONSE_CACHE_ENABLED else None
+    if version is None:  # disabled, or the cache cannot keep values: no lock, no wait
+        return _respond(request, _entry(render(), compress=_accepts_gzip(request)))
+    key = cache_key(namespace, "response", endpoint, version, params_key(params))
+    if timeout is None:
+        timeout = settings.RESPONSE_CACHE_TIMEOUT
+    entry = cache.get(key)
+    if not isinstance(entry, CachedBody):
+        entry = _compute_once(key, render, timeout)
+    return _respond(request, entry)
+
+
+def _compute_once(key: str, render: Callable[[], Rendered], timeout: int) -> CachedBody:
+    lock = key + ":lock"
+    token = secrets.token_hex(8)
+    if not cache.add(lock, token, timeout=settings.RESPONSE_CACHE_LOCK_SECONDS):
+        entry = _wait_for(key, lock)
+        if entry is not None:
+            return entry
+        # The holder failed, is too slow, or the cache is failing: render, as if uncached.
+        entry = _entry(render())
+        cache.set(key, entry, timeout)
+        return entry
+    try:
+        entry = _entry(render())
+        cache.set(key, entry, timeout)
+        return entry
+    finally:
+        # Only our own lock: past RESPONSE_CACHE_LOCK_SECONDS it may be someone else's.
+        # (Not atomic; at worst a third request renders once more.)
+        if cache.get(lock) == token:
+            cache.delete(lock)
+
+
+def _wait_for(key: str, lock: str) -> CachedBody | None:
+    """The entry another request is computing, or None once its lock is gone or time is up."""
+    deadline = time.monotonic() + settings.RESPONSE_CACHE_WAIT_SECONDS
+    pause = _FIRST_POLL_SECONDS
+    while True:
+        # The lock before the entry: the holder stores, then releases.
+        held = cache.get(lock) is not None
+        entry = cache.get(key)
+        if isinstance(entry, CachedBody):
+            return entry
+        remaining = deadline - time.monotonic()
+        if not held or remaining <= 0:  # a lock we cannot see (cache down) is never waited on
+            return None
+        _sleep(min(pause, remaining))
+        pause = min(pause * 2, _MAX_POLL_SECONDS)
+
+
+def _sleep(seconds: float) -> None:  # a seam for the tests
+    time.sleep(seconds)
+
+
+def _entry(rendered: Rendered, *, compress: bool = True) -> CachedBody:
+    # The ETag is weak (as GZipMiddleware makes it on the bodies it compresses) and names
+    # the content, so it is the same for both encodings and If-None-Match matches either.
+    body, headers = rendered if isinstance(rendered, tuple) else (rendered, {})
+    etag = f'W/"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    # No random padding (GZipMiddleware's BREACH mitigation): one compressed body is
+    # shared by every caller, and these bodies carry no secrets.
+    gzipped = compress_string(body) if compress and len(body) >= MIN_GZIP_BYTES else None
+    return CachedBody(body=body, gzipped=gzipped, etag=etag, headers=tuple(headers.items()))
+
+
+def _respond(request: HttpRequest, entry: CachedBody) -> HttpResponse:
+    gzip = entry.gzipped is not None and _accepts_gzip(request)
+    response = HttpResponse(entry.gzipped if gzip else entry.body, content_type=CONTENT_TYPE)
+    if gzip:
+        response.headers["Content-Encoding"] = "gzip"  # GZipMiddleware leaves it alone
+    if entry.gzipped is not None:
+        patch_vary_headers(response, ("Accept-Encoding",))
+    for name, value in entry.headers:
+        response.headers[name] = value
+    response.headers["ETag"] = entry.etag  # ConditionalGetMiddleware answers 304 on a match
+    response.headers["Content-Length"] = str(len(response.content))
+    return response
+
+
+def _accepts_gzip(request: HttpRequest) -> bool:
+    return bool(re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+
+
+def _normal(value: object) -> object:
+    """A JSON-able canonical form of one parameter value."""
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return format(number.normalize(), "f")
+    if isinstance(value, list | tuple):
+        return [_normal(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_normal(item) for item in value), key=json.dumps)
+    if isinstance(value, datetime | date | clock_time):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"cannot use a {type(value).__name__} as a cache key parameter")

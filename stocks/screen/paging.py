@@ -1,0 +1,168 @@
+"""
+Paging of screen results, parsed from the request before any work is done.
+
+Contract: every list answers ``{"count", "next", "previous", "results"}``.
+
+- Page mode (default): ``?page=N&page_size=M``. ``page_size`` defaults to 50 and is
+  capped at ``API_MAX_PAGE_SIZE`` (500): a larger value is served at the cap. A
+  non-numeric page or size is a 400; a page past the end is a 404.
+- Cursor mode, for deep paging: ``?cursor=`` (empty) starts it; follow ``next`` and
+  ``previous``. The cursor is a keyset position (value of the ordering field, ticker),
+  so each page costs the same however deep it is, and rows inserted or removed while
+  paging do not shift pages. A cursor only works with the ordering it was made for.
+  After a data refresh a cursor goes on from its position in the new data (a keyset
+  has no version): rows whose value moved across the position may be seen twice or
+  not at all, as in any keyset paging.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+
+from ..errors import InvalidParameter
+from .fields import BY_NAME, Kind, SortKey
+
+CURSOR_PARAM = "cursor"
+# Ours stay under 1.5 KB (a 200-character non-ASCII name, escaped, is the longest); a
+# longer one is forged. Deep JSON nesting within the cap would exhaust the parser's
+# recursion limit: that is caught below.
+MAX_CURSOR_LENGTH = 2048
+_INT64 = 2**63 - 1
+
+
+def _positive_int(params, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    # isdigit() alone admits "²" and 5000-digit strings, both of which int() refuses.
+    digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else ""
+    if not digits:
+        raise InvalidParameter(name, "Must be a positive whole number.")
+    return int(digits) if len(digits) <= 18 else 10**18  # far past any page or cap
+
+
+def _invalid_cursor() -> InvalidParameter:
+    return InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
+
+
+def _cursor_value(kind: Kind, raw: Any) -> Any:
+    """The ordering value a cursor carries, as the column holds it, or a 400."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or len(raw) > 400:
+        raise _invalid_cursor()
+    if kind is Kind.STRING:
+        if "\x00" in raw:
+            raise _invalid_cursor()
+        try:
+            raw.encode("utf-8")  # a lone surrogate cannot be bound on any backend
+        except UnicodeEncodeError:
+            raise _invalid_cursor() from None
+        return raw
+    if kind is Kind.INTEGER:
+        text = raw.removeprefix("-")
+        if not (text.isascii() and text.isdigit()) or len(text) > 19:
+            raise _invalid_cursor()
+        value = int(raw)
+        if abs(value) > _INT64:
+            raise _invalid_cursor()
+        return value
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise _invalid_cursor() from None
+    # A stored value has at most 18 digits: a huge exponent is forged (and would cost
+    # time and memory in every backend's arithmetic).
+    if not value.is_finite() or abs(value.adjusted()) > 20:
+        raise _invalid_cursor()
+    if kind is Kind.FLOAT:
+        number = float(value)
+        if not math.isfinite(number):
+            raise _invalid_cursor()
+        return number
+    return value
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a cursor points: (ordering value, ticker), and which way it reads."""
+
+    value: Any
+    ticker: str
+    backwards: bool
+    ordering: str
+
+    def encode(self) -> str:
+        payload = {
+            "v": None if self.value is None else str(self.value),
+            "t": self.ticker,
+            "b": self.backwards,
+            "o": self.ordering,
+        }
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, sort: SortKey) -> Position:
+        if len(token) > MAX_CURSOR_LENGTH:
+            raise _invalid_cursor()
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            payload = json.loads(raw)
+            value, ticker = payload["v"], payload["t"]
+            backwards, ordering = bool(payload["b"]), str(payload["o"])
+        except (
+            binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError
+        ):  # fmt: skip
+            raise _invalid_cursor() from None
+        if ordering != str(sort):
+            raise InvalidParameter(CURSOR_PARAM, "This cursor was made for another ordering.")
+        if not isinstance(ticker, str) or not ticker or len(ticker) > 16:
+            raise _invalid_cursor()
+        ticker = _cursor_value(Kind.STRING, ticker)
+        kind = BY_NAME[sort.field].kind
+        value = None if sort.field == "ticker" else _cursor_value(kind, value)
+        return cls(value, ticker, backwards, ordering)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which slice of the ordered result a request asks for."""
+
+    size: int
+    page: int = 1  # page mode
+    cursor_mode: bool = False
+    position: Position | None = None  # cursor mode; None is the first page
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    def cache_params(self) -> dict[str, Any]:
+        if self.cursor_mode:
+            token = self.position.encode() if self.position else ""
+            return {"page_size": self.size, CURSOR_PARAM: token}
+        return {"page_size": self.size, "page": self.page}
+
+
+def page_size(params) -> int:
+    default = settings.API_PAGE_SIZE
+    return min(_positive_int(params, "page_size", default), settings.API_MAX_PAGE_SIZE)
+
+
+def parse_paging(params, sort: SortKey) -> Paging:
+    """Page number or cursor, validated; every error is a 400 naming its parameter."""
+    size = page_size(params)
+    if CURSOR_PARAM in params:
+        token = params.get(CURSOR_PARAM, "")
+        position = Position.decode(token, sort) if token else None
+        return Paging(size=size, cursor_mode=True, position=position)
+    return Paging(size=size, page=_positive_int(params, "page", 1))

@@ -1,0 +1,178 @@
+"""
+The screen's query parameters, parsed by a parser compiled once from the registry.
+
+``parse_screen(query_params)`` returns a ``ScreenQuery``: the filters that were given
+(normalised: defaults filled in, empty values dropped, tickers canonical), the ordering
+and the sparse field set. Every bad value is collected and reported in one 400 naming
+each parameter, with the standard error body (``stocks.errors``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+
+from ..tickers import InvalidTicker, normalize_ticker
+from . import fields as registry
+from .fields import FILTERS, LIST_FIELDS, Filter, Invalid, Op, SortKey
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_WHOLE_DIGITS = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
+# The longest ``tickers`` value worth parsing: 500 tickers of 16 characters and commas.
+_MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
+
+
+@dataclass(frozen=True)
+class ScreenQuery:
+    """What a screen request asks for, validated and normalised (hashable: a cache key)."""
+
+    criteria: tuple[tuple[str, Any], ...]  # (param, value), in registry order
+    ordering: SortKey
+    fields: tuple[str, ...] | None  # sparse field set, None = every list field
+
+    @property
+    def criteria_dict(self) -> dict[str, Any]:
+        return dict(self.criteria)
+
+    def cache_params(self) -> dict[str, Any]:
+        return {
+            **dict(self.criteria),
+            "ordering": str(self.ordering),
+            "fields": self.fields,
+        }
+
+
+# --- value parsers ------------------------------------------------------------------------
+
+
+def _decimal(text: str, flt: Filter) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise Invalid("Enter a number.") from None
+    if not value.is_finite():
+        raise Invalid("Enter a number.")
+    _, digits, exponent = value.as_tuple()
+    places = max(0, -exponent)
+    whole = max(0, len(digits) + exponent)
+    if places > registry.NUMBER_DECIMAL_PLACES:
+        raise Invalid(f"Use at most {registry.NUMBER_DECIMAL_PLACES} decimal places.")
+    if whole > _WHOLE_DIGITS:
+        raise Invalid(f"Use at most {_WHOLE_DIGITS} digits before the decimal point.")
+    if flt.minimum is not None and value < flt.minimum:
+        raise Invalid(f"Must be {flt.minimum} or more.")
+    if flt.maximum is not None and value > flt.maximum:
+        raise Invalid(f"Must be {flt.maximum} or less.")
+    return value
+
+
+def _boolean(text: str, flt: Filter) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise Invalid("Enter true or false.")
+
+
+def _near(text: str, flt: Filter) -> Decimal:
+    word = text.strip().lower()
+    # "1" is a percent here (within 1%), not a boolean: only the words mean "within 5%".
+    if word in _TRUE and not word.isdigit():
+        return Decimal(5)
+    return _decimal(text, flt)
+
+
+def _string(text: str, flt: Filter) -> str:
+    if "\x00" in text:
+        raise Invalid("Null characters are not allowed.")
+    if flt.max_length is not None and len(text) > flt.max_length:
+        raise Invalid(f"Use at most {flt.max_length} characters.")
+    return text
+
+
+def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
+    if len(text) > _MAX_TICKERS_LENGTH:
+        raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
+    raw = [part for part in (p.strip() for p in text.split(",")) if part]
+    if len(raw) > registry.MAX_TICKERS:
+        raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
+    tickers = []
+    for item in raw:
+        try:
+            tickers.append(normalize_ticker(item))
+        except InvalidTicker:
+            raise Invalid(f"{item[:32]!r} is not a valid ticker symbol.") from None
+    return tuple(sorted(set(tickers)))
+
+
+_PARSERS: dict[Op, Callable[[str, Filter], Any]] = {
+    Op.GTE: _decimal,
+    Op.LTE: _decimal,
+    Op.EXACT: _string,
+    Op.IN: _tickers,
+    Op.PRICE_ABOVE: _boolean,
+    Op.PRICE_NEAR: _near,
+}
+
+
+@functools.cache
+def compiled() -> tuple[tuple[str, Filter, Callable[[str, Filter], Any]], ...]:
+    """Each filter with its parser, string lengths bounded by their model columns."""
+    from dataclasses import replace
+
+    from ..models import Stock
+
+    parsers = []
+    for param, flt in FILTERS.items():
+        if flt.op is Op.EXACT:
+            column = registry.BY_NAME[flt.field].column
+            flt = replace(flt, max_length=Stock._meta.get_field(column).max_length)
+        parsers.append((param, flt, _PARSERS[flt.op]))
+    return tuple(parsers)
+
+
+def parse_ordering(raw: str | None) -> SortKey:
+    return SortKey.parse(raw or registry.DEFAULT_ORDERING)
+
+
+def parse_fields(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None or not raw.strip():
+        return None
+    names = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
+    unknown = [name for name in names if name not in LIST_FIELDS]
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:10])
+        raise Invalid(f"Unknown field(s): {shown}. Allowed: {', '.join(LIST_FIELDS)}.")
+    return names
+
+
+def parse_screen(params: Mapping[str, str]) -> ScreenQuery:
+    """Validate every screen parameter of ``params``; a 400 names each bad one."""
+    errors: dict[str, list[str]] = {}
+    criteria: list[tuple[str, Any]] = []
+    for param, flt, parse in compiled():
+        text = params.get(param)
+        if text is None or text == "":
+            continue
+        try:
+            criteria.append((param, parse(text, flt)))
+        except Invalid as exc:
+            errors[param] = [str(exc)]
+    try:
+        ordering = parse_ordering(params.get("ordering"))
+    except Invalid as exc:
+        errors["ordering"] = [str(exc)]
+    try:
+        fields = parse_fields(params.get("fields"))
+    except Invalid as exc:
+        errors["fields"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return ScreenQuery(criteria=tuple(criteria), ordering=ordering, fields=fields)

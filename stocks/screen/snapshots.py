@@ -1,0 +1,134 @@
+"""
+Which snapshot the engine screens on, and how it is built and shared.
+
+A snapshot belongs to one data version (``stocks.data_version``). In the embedded default
+it is built in-process the first time a screen needs it. In production (a shared cache
+such as Redis) it is built once per version (by the refresh pipeline, or by the first
+worker that needs it, under a lock) and shared through the cache as one binary blob
+keyed by version, so N workers do not each read every stock from the database. While no
+snapshot of the current version is at hand, ``current()`` answers None and the SQL
+screen answers instead: a request never waits for a build, and never mixes versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .. import data_version
+from ..cache_namespaces import cache_key
+from ..errors import is_outage
+from . import engine
+
+logger = logging.getLogger(__name__)
+
+_held: engine.Snapshot | None = None
+_building = threading.Lock()
+# After a failed build, wait before trying again instead of failing on every request.
+_failed: dict[str, float] = {}
+RETRY_AFTER_FAILURE_SECONDS = 30
+
+
+def _blob_key(version: int) -> str:
+    return cache_key("stocks", "snapshot", version)
+
+
+def enabled() -> bool:
+    return settings.SCREEN_ENGINE == "numpy"
+
+
+def held() -> engine.Snapshot | None:
+    """The snapshot this process holds, whatever its version (for health and metrics)."""
+    return _held
+
+
+def current(version: int | None) -> engine.Snapshot | None:
+    """The snapshot of ``version``, or None when the SQL screen must answer."""
+    global _held
+    if not enabled() or version is None:
+        return None
+    snapshot = _held
+    if snapshot is not None and snapshot.version == version:
+        return snapshot
+    # One build per process at a time; concurrent requests meanwhile use SQL.
+    if not _building.acquire(blocking=False):
+        return None
+    try:
+        if _held is not None and _held.version == version:
+            return _held
+        if time.monotonic() - _failed.get("at", -1e9) < RETRY_AFTER_FAILURE_SECONDS and (
+            _failed.get("version") == version
+        ):
+            return None
+        snapshot = _shared(version) or _build_and_share(version)
+        if snapshot is not None:
+            _held = snapshot
+        return snapshot
+    finally:
+        _building.release()
+
+
+def _shared(version: int) -> engine.Snapshot | None:
+    if not settings.SCREEN_SNAPSHOT_SHARED:
+        return None
+    blob = cache.get(_blob_key(version))
+    if blob is None:
+        return None
+    try:
+        return pickle.loads(blob)
+    except Exception:  # noqa: BLE001 - a blob from another release: rebuild instead
+        logger.warning("screen snapshot %s in the cache is unreadable; rebuilding", version)
+        return None
+
+
+def _build_and_share(version: int) -> engine.Snapshot | None:
+    lock = _blob_key(version) + ":lock"
+    if settings.SCREEN_SNAPSHOT_SHARED and not cache.add(
+        lock, 1, timeout=settings.SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS
+    ):
+        return None  # another worker builds it; it will be in the cache shortly
+    try:
+        snapshot = engine.build(version)
+    except Exception as exc:
+        if settings.SCREEN_SNAPSHOT_SHARED:
+            cache.delete(lock)
+        if is_outage(exc):
+            raise  # the database is gone: the request fails as any read would (503)
+        logger.exception("building the screen snapshot of data version %s failed", version)
+        _failed.update(version=version, at=time.monotonic())
+        return None
+    if settings.SCREEN_SNAPSHOT_SHARED:
+        blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
+        cache.set(_blob_key(version), blob, timeout=settings.SCREEN_SNAPSHOT_TTL)
+        cache.delete(lock)
+    logger.info(
+        "screen snapshot of data version %s: %s stocks, %.0f ms, %.1f MB",
+        version,
+        snapshot.size,
+        snapshot.built_in * 1000,
+        snapshot.nbytes / 1e6,
+    )
+    return snapshot
+
+
+def publish() -> engine.Snapshot | None:
+    """
+    After an ingest: build the new version's snapshot now and share it, so no web worker
+    has to read every stock. Only with a shared cache: otherwise the web process builds its
+    own on first use, and a build here (a command, a worker) would be wasted.
+    """
+    if not settings.SCREEN_SNAPSHOT_SHARED:
+        return None
+    return current(data_version.current())
+
+
+def forget() -> None:
+    """Drop this process's snapshot (tests, and after a failed build)."""
+    global _held
+    _held = None
+    _failed.clear()
