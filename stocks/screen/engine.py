@@ -26,10 +26,10 @@ import gc
 import math
 import threading
 import time
-from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -177,9 +177,7 @@ class Snapshot:
             if "name" in self.ascending:
                 return
             row_of = {int(pk): row for row, pk in enumerate(self.ids.tolist())}
-            listed = (
-                Stock.objects.active().order_by("name", "ticker").values_list("id", "name")
-            )
+            listed = Stock.objects.active().order_by("name", "ticker").values_list("id", "name")
             order = []
             for pk, name in listed.iterator(chunk_size=10_000):
                 row = row_of.get(pk)

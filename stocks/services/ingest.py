@@ -20,10 +20,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from .. import data_version, indicators
-from ..screen import snapshots
 from ..market_calendar import get_calendar
 from ..models import PriceBar, SearchTerm, Stock
 from ..providers.base import Bar, Listing, Quote
+from ..screen import snapshots
 from ..search import name_terms
 from ..tickers import InvalidTicker, normalize_ticker
 from .quotes import QUOTE_FIELDS, apply_quote, needs_previous_close, session_day
