@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 from concurrent.futures import wait
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.utils import ConnectionHandler
@@ -16,6 +18,7 @@ from stocks.health import CHECKS, checks
 from stocks.screen import snapshots
 
 from .factories import PriceBarFactory, StockFactory
+from .support.redis import CLOSED_PORT_REDIS_URL, REDIS_TEST_URL, redis_cache_settings
 
 # Nothing listens on tcpmux: connections are refused at once.
 CLOSED_PORT = 1
@@ -83,3 +86,32 @@ def database_down(monkeypatch, settings, tmp_path):
     monkeypatch.setattr(checks, "connections", unreachable)
     yield
     unreachable.close_all()
+
+
+@pytest.fixture
+def redis_url():
+    """Redis database 15, or a skip when Redis is absent (a failure in CI)."""
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("STOCKSCANNER_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis is required but unreachable at {REDIS_TEST_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}")
+    return REDIS_TEST_URL
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.services)])
+def any_cache(request, settings):
+    """The default cache on each supported backend (Redis keys under a prefix of their own)."""
+    if request.param == "redis":
+        settings.CACHES = redis_cache_settings(request.getfixturevalue("redis_url"))
+        yield cache
+        cache.delete_pattern("*")  # only this test's prefix: never FLUSHDB a shared Redis
+    else:
+        yield cache
+
+
+@pytest.fixture
+def redis_down(settings):
+    """django-redis at a closed port with errors ignored: Redis down in production."""
+    settings.CACHES = redis_cache_settings(CLOSED_PORT_REDIS_URL)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import socket
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.test import RequestFactory
 
@@ -24,32 +21,13 @@ from stocks.caching import CachedBody, cached_response, params_key
 from stocks.services.cache_maintenance import clear_cache
 
 from .caching_site import urls as caching_site
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
-CLOSED_PORT_REDIS_URL = "redis://127.0.0.1:1/0"
+from .support.redis import redis_cache_settings
 
 BIG = json.dumps({"results": [{"ticker": f"T{i:03}", "close": i} for i in range(50)]}).encode()
 SMALL = b'{"results":[]}'
 PARAMS = {"sort": "ticker", "page_size": 50}
 
 factory = RequestFactory()
-
-
-def redis_cache_settings(url: str) -> dict:
-    """CACHES as production sets them for REDIS_URL, under a key prefix of this test's own."""
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": f"test-caching-{uuid.uuid4().hex[:8]}",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
 
 
 class Render:
@@ -113,35 +91,6 @@ def current_key(params=PARAMS) -> str:
 # ---------------------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url():
-    """Redis database 15, or a skip when Redis is absent (a failure in CI)."""
-    try:
-        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("STOCKSCANNER_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required but unreachable at {REDIS_TEST_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}")
-    return REDIS_TEST_URL
-
-
-@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.services)])
-def any_cache(request, settings):
-    """The default cache on each supported backend (Redis keys under a prefix of their own)."""
-    if request.param == "redis":
-        settings.CACHES = redis_cache_settings(request.getfixturevalue("redis_url"))
-        yield cache
-        cache.delete_pattern("*")  # only this test's prefix: never FLUSHDB a shared Redis
-    else:
-        yield cache
-
-
-@pytest.fixture
-def redis_down(settings):
-    """django-redis at a closed port with errors ignored: Redis down in production."""
-    settings.CACHES = redis_cache_settings(CLOSED_PORT_REDIS_URL)
 
 
 @pytest.fixture

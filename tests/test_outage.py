@@ -49,6 +49,10 @@ def _outage_settings(settings):
     settings.DATABASE_READ_RETRIES = 2
     settings.DATABASE_RETRY_BACKOFF_SECONDS = 0
     settings.DATABASE_RETRY_AFTER_SECONDS = 7
+    # These tests are about the database path: a cached answer or a screen snapshot would
+    # answer a repeated request without it (tested below, in the cache and engine tests).
+    settings.RESPONSE_CACHE_ENABLED = False
+    settings.SCREEN_ENGINE = "sql"
 
 
 @pytest.fixture
@@ -357,3 +361,17 @@ def test_query_error__on_live_database_is_a_500_not_an_outage(settings, mailoutb
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "server_error"
     assert len(mailoutbox) == 1
+
+
+def test_database_unusable__screens_answer_from_the_snapshot(api, settings, request):
+    """With the snapshot of the current data version in memory, a screen needs no database."""
+    settings.SCREEN_ENGINE = "numpy"
+    StockFactory(ticker="AAPL")
+    assert api.get("/api/stocks/")["X-Screen-Engine"] == "numpy"  # built while it was up
+
+    request.getfixturevalue("unusable_database")
+    response = api.get("/api/stocks/", {"ordering": "-price"})
+
+    assert response.status_code == 200, response.content
+    assert [row["ticker"] for row in response.json()["results"]] == ["AAPL"]
+    assert api.get("/api/stocks/AAPL/").status_code == 503  # the detail reads the database

@@ -561,7 +561,9 @@ def test_screen_queries__engine_answers_without_queries(api, django_assert_num_q
     """Once the snapshot of the data version is built, a screen page costs no query."""
     for i in range(rows):
         make(f"T{i:03d}", sector="Energy")
-    warm = api.get(URL, {"page_size": 1})
+    # (On MySQL the first exact match of a string asks the database which spellings its
+    # collation counts as equal, once per snapshot.)
+    warm = api.get(URL, {"page_size": 1, "sector": "Energy"})
     assert warm["X-Screen-Engine"] == "numpy"
 
     with django_assert_num_queries(0):

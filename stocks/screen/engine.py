@@ -397,7 +397,7 @@ def _read_rows(active, names: tuple[str, ...], vendor: str) -> list[tuple]:
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def _column(kind: Kind, values: tuple) -> Column:

@@ -1,0 +1,161 @@
+"""Which snapshot the engine screens on: built once per data version, shared, never waited for."""
+
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+
+from stocks import data_version
+from stocks.cache_namespaces import cache_key
+from stocks.screen import engine, snapshots
+from stocks.services.ingest import ingest_quotes
+
+from ..factories import StockFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/stocks/"
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[int | None]:
+    """Every snapshot build, by the version it was built for."""
+    seen: list[int | None] = []
+    real = engine.build
+
+    def counting(version, using="default"):
+        seen.append(version)
+        return real(version, using)
+
+    monkeypatch.setattr(engine, "build", counting)
+    return seen
+
+
+@pytest.fixture
+def uncached(settings):
+    """Every request reaches the screen (no response cache in front of it)."""
+    settings.RESPONSE_CACHE_ENABLED = False
+
+
+def screened_by(response) -> str:
+    assert response.status_code == 200, response.content
+    return response["X-Screen-Engine"]
+
+
+def test_snapshot__built_once_per_data_version(api, uncached, builds):
+    """Screens of one data version share one build; a write makes the next one rebuild."""
+    StockFactory(ticker="AAA")
+    for ordering in ("ticker", "-price", "pe_ratio"):
+        assert screened_by(api.get(URL, {"ordering": ordering})) == "numpy"
+    assert len(builds) == 1
+
+    StockFactory(ticker="BBB")
+    response = api.get(URL)
+
+    assert len(builds) == 2
+    assert [row["ticker"] for row in response.json()["results"]] == ["AAA", "BBB"]
+
+
+def test_snapshot__no_version_means_sql(api, uncached, builds, monkeypatch):
+    """Without a data version (the cache cannot keep one) the database answers."""
+    StockFactory(ticker="AAA")
+    monkeypatch.setattr(data_version, "current", lambda: None)
+
+    assert screened_by(api.get(URL)) == "sql"
+    assert builds == []
+
+
+def test_snapshot__failed_build_falls_back_and_waits_before_retrying(
+    api, uncached, monkeypatch, caplog
+):
+    """A build that fails is logged once; the database answers, and no request retries at once."""
+    StockFactory(ticker="AAA")
+    attempts = []
+
+    def broken(version, using="default"):
+        attempts.append(version)
+        raise RuntimeError("simulated build failure")
+
+    monkeypatch.setattr(engine, "build", broken)
+
+    assert screened_by(api.get(URL)) == "sql"
+    assert screened_by(api.get(URL, {"ordering": "-price"})) == "sql"
+    assert len(attempts) == 1
+    assert "building the screen snapshot" in caplog.text
+
+
+def test_snapshot__another_worker_building_means_sql(api, uncached, builds, settings):
+    """While another process holds the build lock of this version, this one does not wait."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA")
+    version = data_version.current()
+    cache.add(cache_key("stocks", "snapshot", version) + ":lock", 1, timeout=60)
+
+    assert screened_by(api.get(URL)) == "sql"
+    assert builds == []
+
+
+def test_snapshot__shared_snapshot_loaded_without_a_query(
+    any_cache, settings, builds, django_assert_num_queries
+):
+    """A snapshot published to the cache is loaded by the next process, with no query."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA", price=Decimal("12.3400"))
+    StockFactory(ticker="BBB", price=None, change=None, change_percent=None)
+    published = snapshots.publish()
+    assert published is not None and builds == [data_version.current()]
+    snapshots.forget()  # as a fresh worker
+
+    with django_assert_num_queries(0):
+        loaded = snapshots.current(data_version.current())
+
+    assert builds == [data_version.current()]
+    assert loaded.tickers == ["AAA", "BBB"]
+    assert loaded.position_value("price", 0) == Decimal("12.34")
+    assert loaded.position_value("price", 1) is None
+
+
+def test_snapshot__not_shared_without_a_shared_cache(settings, builds):
+    """In the embedded default each process builds its own: publish does nothing."""
+    settings.SCREEN_SNAPSHOT_SHARED = False
+    StockFactory(ticker="AAA")
+
+    assert snapshots.publish() is None
+    assert builds == []
+    assert cache.get(cache_key("stocks", "snapshot", data_version.current())) is None
+
+
+def test_snapshot__unreadable_blob_is_rebuilt(api, uncached, settings, builds):
+    """A blob that does not unpickle (another release wrote it) is replaced by a build."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA")
+    cache.set(cache_key("stocks", "snapshot", data_version.current()), b"not a snapshot")
+
+    assert screened_by(api.get(URL)) == "numpy"
+    assert len(builds) == 1
+    blob = cache.get(cache_key("stocks", "snapshot", data_version.current()))
+    assert pickle.loads(blob).tickers == ["AAA"]
+
+
+def test_snapshot__ingest_publishes_the_new_version(
+    settings, builds, django_capture_on_commit_callbacks
+):
+    """After an ingest commits, the new version's snapshot is already in the shared cache."""
+    from stocks.providers.base import Quote
+
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA", price=Decimal("10"))
+    quote = Quote(
+        ticker="AAA", price=Decimal("11"), previous_close=Decimal("10"),
+        quote_time=StockFactory._meta.model.objects.get(ticker="AAA").quote_time,
+    )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_quotes(quotes=[quote])
+
+    blob = cache.get(cache_key("stocks", "snapshot", data_version.current()))
+    assert blob is not None
+    assert pickle.loads(blob).position_value("price", 0) == Decimal("11")
