@@ -17,6 +17,7 @@ added after this (request id, timing, rate limits) are the caller's own.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import secrets
@@ -34,7 +35,6 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
-from django.utils.text import compress_string
 
 from . import data_version
 from .cache_namespaces import cache_key
@@ -45,6 +45,14 @@ CONTENT_TYPE = "application/json"  # what DRF's JSONRenderer answers
 # the rare case gzip does not make it shorter), so the middleware, which skips shorter
 # bodies and bodies that carry Content-Encoding, never has anything to compress on a hit.
 MIN_GZIP_BYTES = 200
+# Level 3, not zlib's 6: on a 26 KB list page it compresses in 0.26 ms instead of 0.54 ms
+# for 7.0 KB instead of 6.3 KB. Every cache miss pays it (most screens are misses).
+GZIP_LEVEL = 3
+
+
+def compress_string(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
 
 # The wait for another request's entry: first poll after 2 ms, doubling, at most 25 ms.
 _FIRST_POLL_SECONDS = 0.002

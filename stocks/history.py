@@ -26,6 +26,15 @@ def months_before(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def window(
+    *, period: str | None, start: date | None, end: date | None, today: date
+) -> tuple[date | None, date | None]:
+    """The (start, end) of a history request: ``period`` ending today, or the dates given."""
+    if period:
+        return period_start(period, today), None
+    return start, end
+
+
 def period_start(period: str, today: date) -> date | None:
     """First day of ``period`` ending today; None for ``max``."""
     if period == "max":

@@ -21,8 +21,6 @@ from .screen.fields import BY_NAME, LIST_FIELDS, SortKey, columns_for
 # Columns a list row renders; list endpoints read only these.
 LIST_COLUMNS = ("id", *columns_for(tuple(name for name in LIST_FIELDS if name in BY_NAME)))
 
-MOVER_KINDS = ("gainers", "losers", "active")
-
 # Terms and tickers hold only [a-z0-9] / [A-Z0-9.], and those characters sort the same
 # way under binary, SQLite and MySQL/PostgreSQL collations. So "term >= q AND
 # term <= q+'zzz…'" is a prefix range scan that uses the index on every backend (LIKE

@@ -9,7 +9,7 @@ from concurrent.futures import wait
 import pytest
 import redis
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
@@ -49,6 +49,23 @@ def _no_health_check_left_running():
         running, check._running = check._running, None
         if running is not None:
             wait([running], timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _writes_commit(monkeypatch):
+    """
+    The test's own transaction never commits: a write made directly in it (a factory, an
+    update) moves the data version at once, as the same write in autocommit would. Inside
+    an atomic block of the code (a savepoint here) the real wait for the commit stays.
+    """
+
+    def on_commit(func, using):
+        if connections[using or DEFAULT_DB_ALIAS].savepoint_ids:
+            transaction.on_commit(func, using=using, robust=True)
+        else:
+            func()
+
+    monkeypatch.setattr(data_version, "_on_commit", on_commit)
 
 
 @pytest.fixture

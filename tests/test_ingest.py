@@ -484,8 +484,8 @@ def test_ingest_quotes__invalid_quote_rejected(acme, bad):
 # --- data version -------------------------------------------------------------------------
 
 
-def test_data_version__moves_with_each_ingest(acme, django_capture_on_commit_callbacks):
-    """Each successful ingest moves the data version."""
+def test_data_version__moves_after_each_ingest_commits(acme, django_capture_on_commit_callbacks):
+    """Each successful ingest moves the data version when it commits."""
     seen = [data_version.current()]
     for ingest in (
         lambda: ingest_bars(bars=series_bars()),
@@ -498,14 +498,27 @@ def test_data_version__moves_with_each_ingest(acme, django_capture_on_commit_cal
     assert seen == sorted(set(seen))
 
 
-def test_data_version__moves_again_at_commit(acme, django_capture_on_commit_callbacks):
-    """The commit moves the version past any a reader saw inside the transaction, so an
-    answer cached from pre-commit data is never current after the commit."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+def test_data_version__batches_of_one_ingest_move_it_once(
+    acme, django_capture_on_commit_callbacks, monkeypatch
+):
+    """An ingest written in many batches registers one bump, not one per batch."""
+    from stocks.services import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 1)
+    start = data_version.current()
+    with django_capture_on_commit_callbacks(execute=True):
         ingest_bars(bars=series_bars())
-        during = data_version.current()
+    assert data_version.current() == start + 1
+
+
+def test_data_version__not_bumped_before_commit(acme, django_capture_on_commit_callbacks):
+    """The bump waits for the commit: readers never see a new version with old data."""
+    start = data_version.current()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ingest_bars(bars=series_bars())
+        assert data_version.current() == start
     assert callbacks
-    assert data_version.current() > during
+    assert data_version.current() == start
 
 
 @pytest.mark.parametrize(

@@ -358,7 +358,7 @@ def test_cursor__sparse_fields_keep_positions(
     pages, _ = walk(api, first, "next")
 
     assert tickers_of(first) + [t for p in pages for t in p] == expected_order("-pe_ratio")
-    assert set(first.json()["results"][0]) == {"ticker"}
+    assert set(first.json()["results"][0]) == {"ticker", "as_of", "is_stale"}
 
 
 # --- cursor stability ---------------------------------------------------------------------
@@ -484,3 +484,23 @@ def test_cursor__made_for_another_ordering_is_400(api, cursor_stocks, made_for, 
 
     error = assert_error(response, 400, "invalid")
     assert "cursor" in error["details"]
+
+
+@pytest.mark.parametrize("flag", ["false", 1, [1], None])
+def test_cursor__direction_must_be_a_boolean(api, cursor_stocks, flag):
+    """A forged direction ("false" as a string, a list) is a 400, not read as backwards."""
+    cursor = encode_cursor({"v": None, "t": "C", "b": flag, "o": "ticker"})
+
+    error = assert_error(api.get(URL, {"cursor": cursor}), 400, "invalid")
+
+    assert "cursor" in error["details"]
+
+
+def test_cursor__nothing_before_a_backwards_cursor_gives_the_first_page(api, cursor_stocks):
+    """A backwards cursor with no rows before it answers the first page, links and all."""
+    cursor = encode_cursor({"v": "-1000", "t": "A", "b": True, "o": "price"})
+
+    body = api.get(URL, {"cursor": cursor, "ordering": "price", "page_size": 3}).json()
+
+    assert [row["ticker"] for row in body["results"]] == expected_order("price")[:3]
+    assert body["next"] and body["previous"] is None

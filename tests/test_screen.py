@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from stocks.models import Stock
@@ -381,7 +382,7 @@ def test_screen_ordering__default_is_ticker(api):
     ],
 )
 def test_screen_fields__returns_only_those_keys(api, fields):
-    """fields= gives rows with exactly the asked-for keys."""
+    """fields= gives rows with the asked-for keys, and as_of and is_stale, which every row has."""
     make("AAA")
     make("BBB")
 
@@ -389,7 +390,7 @@ def test_screen_fields__returns_only_those_keys(api, fields):
 
     rows = response.json()["results"]
     assert len(rows) == 2
-    assert all(set(row) == set(fields) for row in rows)
+    assert all(set(row) == {*fields, "as_of", "is_stale"} for row in rows)
 
 
 def test_screen_fields__values_match_full_rows(api):
@@ -594,3 +595,29 @@ def test_screen_engine__sql_setting_switches_it_off(api, settings):
 
     assert response["X-Screen-Engine"] == "sql"
     assert tickers_of(response) == ["AAA"]
+
+
+def test_screen_fields__key_order_is_the_order_asked(api):
+    """A sparse row keeps the order of fields= (so its bytes do not depend on the engine)."""
+    make("AAA")
+
+    for engine in ("numpy", "sql"):
+        with override_settings(SCREEN_ENGINE=engine, RESPONSE_CACHE_ENABLED=False):
+            row = api.get(URL, {"fields": "is_stale,ticker,as_of"}).json()["results"][0]
+        assert list(row) == ["is_stale", "ticker", "as_of"], engine
+
+
+@pytest.mark.parametrize("value", ["Energy ", " Energy", "\tEnergy\n"])
+def test_screen_exact_filters__surrounding_space_ignored(api, value):
+    """An exact filter's value is trimmed, as a form field would."""
+    make("AAA", sector="Energy")
+    make("BBB", sector="Utilities")
+
+    assert tickers_of(api.get(URL, {"sector": value})) == ["AAA"]
+
+
+def test_screen_exact_filters__blank_is_no_filter(api):
+    """A value of spaces only is no filter at all."""
+    make("AAA", sector="Energy")
+
+    assert tickers_of(api.get(URL, {"sector": "  ", "exchange": " "})) == ["AAA"]

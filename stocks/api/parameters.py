@@ -24,6 +24,8 @@ from ..screen.fields import FILTERS, Invalid, Op
 from ..screen.paging import CURSOR_PARAM
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
+# No number a client sends has more whole digits than this allows (the columns' bound).
+_LARGEST = 10 ** (registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES)
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,14 @@ class Param:
     enum: tuple[str, ...] | None = None
     minimum: int | None = None
     maximum: int | None = None
+    min_length: int | None = None
     max_length: int | None = None
 
     def openapi(self) -> OpenApiParameter:
         schema: dict[str, Any] = dict(_SCHEMA_TYPES[self.type])
         for key, value in (
-            ("minimum", self.minimum), ("maximum", self.maximum), ("maxLength", self.max_length),
+            ("minimum", self.minimum), ("maximum", self.maximum),
+            ("minLength", self.min_length), ("maxLength", self.max_length),
             ("enum", list(self.enum) if self.enum else None), ("default", self.default),
         ):  # fmt: skip
             if value is not None:
@@ -147,7 +151,7 @@ class Params:
 SEARCH_MAX_LENGTH = 100
 SEARCH = Params(
     Param("q", _text(SEARCH_MAX_LENGTH), "Ticker or company name (typos tolerated)",
-          required=True, max_length=SEARCH_MAX_LENGTH),
+          required=True, min_length=1, max_length=SEARCH_MAX_LENGTH),
     Param("limit", _whole(1, 50), "Most hits to answer", OpenApiTypes.INT, default=10,
           minimum=1, maximum=50),
 )  # fmt: skip
@@ -190,11 +194,14 @@ HISTORY = Params(
 def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
     schema: dict[str, Any]
     if flt.op in _DIGITS:
-        schema = {"type": "number"}
+        # The digit limits as bounds; a value's own scale (RSI 0-100) where it has one.
+        schema = {"type": "number", "exclusiveMinimum": -_LARGEST, "exclusiveMaximum": _LARGEST}
         if flt.minimum is not None:
             schema["minimum"] = float(flt.minimum)
+            del schema["exclusiveMinimum"]
         if flt.maximum is not None:
             schema["maximum"] = float(flt.maximum)
+            del schema["exclusiveMaximum"]
         whole = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
         description = (
             f"{flt.description}. At most {whole} digits before the point"

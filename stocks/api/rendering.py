@@ -1,9 +1,9 @@
 """
 Bodies as bytes: orjson over plain values, and the links of a paginated list.
 
-Hot endpoints build their bodies from value rows (``stocks.screen.rows``) and answer
-``json_response`` directly; DRF's renderer, serializers and negotiation are skipped on
-that path. Errors still go through DRF's exception handler (``stocks.errors``).
+Hot endpoints build their bodies from value rows (``stocks.screen.rows``) and hand the
+bytes to the response cache (``stocks.caching``); DRF's renderer and serializers are
+skipped on that path. Errors still go through DRF's exception handler (``stocks.errors``).
 """
 
 from __future__ import annotations
@@ -13,20 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from django.http import HttpResponse
 
 from ..screen.paging import CURSOR_PARAM, Paging, Position
 from ..screen.params import ScreenQuery
 
-CONTENT_TYPE = "application/json"
-
 
 def dumps(data: Any) -> bytes:
     return orjson.dumps(data)
-
-
-def json_response(data: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(dumps(data), content_type=CONTENT_TYPE, status=status)
 
 
 def _query_value(value: Any) -> str:

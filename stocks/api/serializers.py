@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..models import Stock
 from ..screen.fields import COMPUTED, FIELDS, Kind
 from .parameters import INTERVALS, MOVER_KINDS
 from .presenters import DETAIL_EXTRA, REALTIME_EXTRA, REALTIME_FIELDS
@@ -19,7 +20,6 @@ _KINDS = {
     Kind.STRING: serializers.CharField,
     Kind.DATETIME: serializers.DateTimeField,
 }
-_REQUIRED = {"ticker", "name", "exchange", "sector", "industry", "country", "currency"}
 
 
 def _row_fields(names: tuple[str, ...] | None = None) -> dict[str, serializers.Field]:
@@ -27,8 +27,9 @@ def _row_fields(names: tuple[str, ...] | None = None) -> dict[str, serializers.F
     for field in FIELDS:
         if names is None or field.name in names:
             help_text = field.description + (f" ({field.unit})" if field.unit else "")
+            nullable = Stock._meta.get_field(field.column).null
             declared[field.name] = _KINDS[field.kind](
-                read_only=True, allow_null=field.name not in _REQUIRED, help_text=help_text
+                read_only=True, allow_null=nullable, help_text=help_text
             )
     for name, description in COMPUTED.items():
         declared[name] = serializers.BooleanField(read_only=True, help_text=description)

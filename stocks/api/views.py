@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 from .. import data_version
 from ..caching import cached_response
 from ..errors import TickerNotFound
-from ..history import period_start, price_history
+from ..history import price_history
+from ..history import window as history_window
 from ..market_calendar import get_calendar, stale_threshold
 from ..models import Stock
 from ..screen import select
@@ -139,11 +140,12 @@ class StockViewSet(viewsets.ViewSet):
     def history(self, request, ticker: str):
         ticker = canonical_ticker(ticker)
         params = parameters.HISTORY.parse(request.query_params)
-        if params.get("period"):
-            today = timezone.now().astimezone(get_calendar().tz).date()
-            start, end = period_start(params["period"], today), None
-        else:
-            start, end = params.get("start"), params.get("end")
+        start, end = history_window(
+            period=params.get("period"),
+            start=params.get("start"),
+            end=params.get("end"),
+            today=timezone.now().astimezone(get_calendar().tz).date(),
+        )
 
         def render():
             stock_id = presenters.stock_id(ticker)

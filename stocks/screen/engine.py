@@ -27,7 +27,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -38,7 +38,6 @@ from django.db.models import CharField, F, FloatField
 from django.db.models.functions import Cast
 
 from .fields import BY_NAME, FIELDS, FILTERS, LIST_FIELDS, Kind, Op
-from .rows import RFC3339
 
 SCALE = 10_000  # DecimalField(decimal_places=4)
 _QUANTUM = Decimal("0.0001")
@@ -232,10 +231,8 @@ class Snapshot:
         valid = column.valid[rows].tolist()
         kind = BY_NAME[name].kind
         if kind is Kind.DATETIME:
-            values = [
-                (_EPOCH + timedelta(microseconds=us)).strftime(RFC3339)
-                for us in column.values[rows].tolist()
-            ]
+            stamps = np.datetime_as_string(column.values[rows].astype("datetime64[us]"), "us")
+            values = [stamp + "Z" for stamp in stamps.tolist()]
         elif kind is Kind.DECIMAL and self.exact_decimals:
             scaled = column.values[rows]
             values = (scaled / SCALE).tolist()
@@ -255,6 +252,24 @@ class Snapshot:
 def _as_django_reads_sqlite(value: float) -> Decimal:
     """A SQLite decimal as Django reads it: the double to 15 significant digits, 4 places."""
     return _SQLITE_DIGITS.create_decimal_from_float(value).quantize(_QUANTUM)
+
+
+def matching(order: np.ndarray, selected: np.ndarray, start: int, count: int) -> np.ndarray:
+    """
+    The ``count`` matching rows from the ``start``-th on, in ``order``. Early pages (the
+    common case) look at the head of the order only, a chunk at a time, instead of gathering
+    the whole order: a wide screen's first page is found in the first few thousand rows.
+    """
+    wanted = start + count
+    scanned, found = 0, []
+    chunk = max(4096, wanted * 4)
+    while scanned < len(order) and sum(len(f) for f in found) < wanted:
+        piece = order[scanned : scanned + chunk]
+        found.append(piece[selected[piece]])
+        scanned += chunk
+        chunk *= 4
+    hits = np.concatenate(found) if found else order[:0]
+    return hits[start:wanted]
 
 
 def _micros(moment: datetime) -> int:

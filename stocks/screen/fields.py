@@ -190,6 +190,8 @@ DEFAULT_ORDERING = "ticker"
 LIST_FIELDS: tuple[str, ...] = (*(f.name for f in FIELDS), *COMPUTED)
 # Columns every row reads whatever sparse field set is asked for (identity, freshness).
 ALWAYS_COLUMNS = ("ticker", "quote_time")
+# Fields every row carries, a sparse field set or not.
+FRESHNESS_FIELDS = ("as_of", "is_stale")
 
 
 class Invalid(ValueError):

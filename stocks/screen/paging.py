@@ -118,13 +118,15 @@ class Position:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             payload = json.loads(raw)
             value, ticker = payload["v"], payload["t"]
-            backwards, ordering = bool(payload["b"]), str(payload["o"])
+            backwards, ordering = payload["b"], str(payload["o"])
         except (
             binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError
         ):  # fmt: skip
             raise _invalid_cursor() from None
         if ordering != str(sort):
             raise InvalidParameter(CURSOR_PARAM, "This cursor was made for another ordering.")
+        if not isinstance(backwards, bool):
+            raise _invalid_cursor()
         if not isinstance(ticker, str) or not ticker or len(ticker) > 16:
             raise _invalid_cursor()
         ticker = _cursor_value(Kind.STRING, ticker)

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 
 from ..tickers import InvalidTicker, normalize_ticker
 from . import fields as registry
-from .fields import FILTERS, LIST_FIELDS, Filter, Invalid, Op, SortKey
+from .fields import FILTERS, FRESHNESS_FIELDS, LIST_FIELDS, Filter, Invalid, Op, SortKey
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -35,10 +35,6 @@ class ScreenQuery:
     criteria: tuple[tuple[str, Any], ...]  # (param, value), in registry order
     ordering: SortKey
     fields: tuple[str, ...] | None  # sparse field set, None = every list field
-
-    @property
-    def criteria_dict(self) -> dict[str, Any]:
-        return dict(self.criteria)
 
     def cache_params(self) -> dict[str, Any]:
         return {
@@ -90,6 +86,7 @@ def _near(text: str, flt: Filter) -> Decimal:
 
 
 def _string(text: str, flt: Filter) -> str:
+    text = text.strip()
     if "\x00" in text:
         raise Invalid("Null characters are not allowed.")
     if flt.max_length is not None and len(text) > flt.max_length:
@@ -150,7 +147,8 @@ def parse_fields(raw: str | None) -> tuple[str, ...] | None:
     if unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:10])
         raise Invalid(f"Unknown field(s): {shown}. Allowed: {', '.join(LIST_FIELDS)}.")
-    return names
+    # Every row says how fresh it is, whatever else was asked for.
+    return tuple(dict.fromkeys((*names, *FRESHNESS_FIELDS)))
 
 
 def parse_screen(params: Mapping[str, str]) -> ScreenQuery:
@@ -159,7 +157,7 @@ def parse_screen(params: Mapping[str, str]) -> ScreenQuery:
     criteria: list[tuple[str, Any]] = []
     for param, flt, parse in compiled():
         text = params.get(param)
-        if text is None or text == "":
+        if text is None or not text.strip():  # an empty value means no filter
             continue
         try:
             criteria.append((param, parse(text, flt)))

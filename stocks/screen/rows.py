@@ -37,7 +37,7 @@ def public_value(kind: Kind, value: Any) -> Any:
     if value is None:
         return None
     if kind is Kind.DECIMAL:
-        return float(value)
+        return number(value)
     if kind is Kind.DATETIME:
         return timestamp(value)
     return value
@@ -48,13 +48,18 @@ def render_values(
 ) -> list[dict[str, Any]]:
     """Public rows from database value rows (keyed by column), in the order given."""
     names = fields or LIST_FIELDS
-    plan = [(name, BY_NAME[name].column, BY_NAME[name].kind) for name in names if name in BY_NAME]
-    stale = "is_stale" in names
+    plan = [
+        (name, BY_NAME[name].column, BY_NAME[name].kind) if name in BY_NAME else (name, "", None)
+        for name in names
+    ]
     rendered = []
     for row in rows:
-        out = {name: public_value(kind, row[column]) for name, column, kind in plan}
-        if stale:
-            quoted = row["quote_time"]
-            out["is_stale"] = quoted is None or quoted < stale_before
+        out = {}
+        for name, column, kind in plan:  # in the order asked for, as the engine renders
+            if kind is None:  # is_stale
+                quoted = row["quote_time"]
+                out[name] = quoted is None or quoted < stale_before
+            else:
+                out[name] = public_value(kind, row[column])
         rendered.append(out)
     return rendered

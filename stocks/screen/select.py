@@ -6,7 +6,7 @@ proves they agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,15 @@ class Result:
 def run(
     query: ScreenQuery, paging: Paging, *, version: int | None, stale_before: datetime
 ) -> Result:
+    result = _run(query, paging, version, stale_before)
+    if paging.position and paging.position.backwards and not result.rows and result.count:
+        # Nothing before the cursor (its rows are gone): the first page, with its links,
+        # rather than an empty page a client cannot leave.
+        return _run(query, replace(paging, position=None), version, stale_before)
+    return result
+
+
+def _run(query, paging, version, stale_before) -> Result:
     snapshot = snapshots.current(version)
     if snapshot is not None:
         try:
@@ -58,15 +67,15 @@ def _page_numbers(count: int, paging: Paging) -> tuple[int | None, int | None]:
 def _on_snapshot(snap: engine.Snapshot, query: ScreenQuery, paging: Paging, stale_before):
     sort = query.ordering
     selected = snap.mask(query.criteria)
-    count = int(selected.sum())
+    count = int(np.count_nonzero(selected))
     order = snap.order(sort.field, sort.descending)
-    matching = order[selected[order]]  # the matching rows, in list order
     if not paging.cursor_mode:
         following, preceding = _page_numbers(count, paging)
-        rows = matching[paging.offset : paging.offset + paging.size]
+        rows = engine.matching(order, selected, paging.offset, paging.size)
         return Result(
             count, snap.render(rows, query.fields, stale_before), following, preceding, "numpy"
         )
+    matching = order[selected[order]]  # the matching rows, in list order
     position = paging.position
     if position is None:
         start, backwards = 0, False

@@ -5,13 +5,18 @@ A snapshot belongs to one data version (``stocks.data_version``). In the embedde
 it is built in-process the first time a screen needs it. In production (a shared cache
 such as Redis) it is built once per version (by the refresh pipeline, or by the first
 worker that needs it, under a lock) and shared through the cache as one binary blob
-keyed by version, so N workers do not each read every stock from the database. While no
-snapshot of the current version is at hand, ``current()`` answers None and the SQL
-screen answers instead: a request never waits for a build, and never mixes versions.
+keyed by version, so N workers do not each read every stock from the database.
+
+The request that first needs a version's snapshot loads it from the cache, or builds it
+(the embedded default, or a worker first to a version the pipeline has not published);
+requests arriving meanwhile in the same process, or in others while one holds the build
+lock, are answered by the SQL screen rather than wait. No response mixes versions: a
+snapshot answers only requests of its own version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 import threading
@@ -103,6 +108,10 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
         _failed.update(version=version, at=time.monotonic())
         return None
     if settings.SCREEN_SNAPSHOT_SHARED:
+        # The order of names, read once here for every process that loads the blob (if the
+        # data moved on already, each process reads it when it needs it).
+        with contextlib.suppress(engine.Unsupported):
+            snapshot.order("name", False)
         blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
         cache.set(_blob_key(version), blob, timeout=settings.SCREEN_SNAPSHOT_TTL)
         cache.delete(lock)

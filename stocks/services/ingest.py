@@ -90,13 +90,9 @@ def _raise_if(errors: list[RowError]) -> None:
 
 
 def _after_commit() -> None:
-    transaction.on_commit(_publish, robust=True)
-
-
-def _publish() -> None:
-    """The new data version, and its screen snapshot built now, so no request waits for it."""
-    data_version.bump()
-    snapshots.publish()
+    """After the commit: a new data version, and its screen snapshot, built now."""
+    data_version.mark_changed()
+    transaction.on_commit(snapshots.publish, robust=True)
 
 
 def _conflict_target(fields: list[str]) -> list[str] | None:
