@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import indicators
+from .. import data_version, indicators
 from ..errors import TickerNotFound
 from ..models import Stock
 from ..querysets import LIST_COLUMNS
+from ..screen import lookup, snapshots
 from ..screen.fields import LIST_FIELDS
 from ..screen.rows import number, render_values
 
@@ -58,6 +59,10 @@ def realtime(ticker: str, stale_before: datetime, market_open: bool) -> dict[str
 
 
 def search(q: str, limit: int, stale_before: datetime) -> list[dict[str, Any]]:
+    """On the engine's snapshot of the current data version when there is one, else SQL."""
+    snapshot = snapshots.current(data_version.current())
+    if snapshot is not None:
+        return lookup.search(snapshot, q, limit, stale_before)
     hits = Stock.objects.search_values(q, limit)
     rendered = render_values(hits, None, stale_before)
     return [{"match": hit["match"], **row} for hit, row in zip(hits, rendered, strict=True)]

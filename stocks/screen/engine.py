@@ -26,10 +26,10 @@ import gc
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,9 @@ _COLLATING_VENDORS = frozenset({"mysql"})
 
 
 _NAME_ORDER_LOCK = threading.Lock()
+_CHUNK_ROWS = 20_000
+# Row numbers in the orderings: int32 holds two billion stocks in half the memory.
+_ROW = np.int32
 
 
 class Unsupported(Exception):
@@ -85,6 +88,7 @@ class Snapshot:
     ascending: dict[str, np.ndarray]
     present: dict[str, int]
     built_in: float = 0.0
+    _words: Any = None
     _collated: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
 
     @property
@@ -185,7 +189,17 @@ class Snapshot:
                 order.append(row)
             if len(order) != self.size:
                 raise Unsupported("the stocks changed since the snapshot was built")
-            self.ascending["name"] = np.array(order, dtype=np.int64)
+            self.ascending["name"] = np.array(order, dtype=_ROW)
+
+    def words(self):
+        """The name-word index for search (``lookup.WordIndex``), built on first use."""
+        if self._words is None:
+            from .lookup import WordIndex
+
+            with _NAME_ORDER_LOCK:
+                if self._words is None:
+                    self._words = WordIndex(self.names)
+        return self._words
 
     def position_value(self, field_name: str, row: int) -> Any:
         """The exact value a cursor records for ``row`` (as the SQL screen would)."""
@@ -331,25 +345,48 @@ def _build(version: int | None, using: str) -> Snapshot:
     active = Stock.objects.using(using).active()
     names = ("id", "ticker", "name", *(BY_NAME[c].column for c in _CATEGORIES))
     vendor = connections[using].vendor
-    rows = _read_rows(active, names, vendor)
-    size = len(rows)
+    exact = vendor != "sqlite"
+    kinds = [Kind.FLOAT if f.kind is Kind.DECIMAL and not exact else f.kind for f in _NUMBERS]
+    # Read and convert a chunk at a time: the rows of 100,000 stocks as Python objects
+    # would add some 200 MB to the worker's peak (and its RSS: the allocator keeps it).
+    id_parts: list[np.ndarray] = []
+    tickers: list[str] = []
+    stock_names: list[str] = []
+    code_of: dict[str, dict[str, int]] = {name: {} for name in _CATEGORIES}
+    code_parts: dict[str, list[np.ndarray]] = {name: [] for name in _CATEGORIES}
+    number_parts: dict[str, list[Column]] = {f.name: [] for f in _NUMBERS}
+    for chunk in _read_chunks(active, names, vendor):
+        columns = list(zip(*chunk, strict=True))
+        id_parts.append(np.array(columns[0], dtype=np.int64))
+        tickers.extend(columns[1])
+        stock_names.extend(columns[2])
+        for offset, name in enumerate(_CATEGORIES, start=3):
+            index = code_of[name]
+            for value in dict.fromkeys(columns[offset]):
+                index.setdefault(value, len(index))
+            code_parts[name].append(
+                np.fromiter(map(index.__getitem__, columns[offset]), np.int32, len(chunk))
+            )
+        for offset, (fld, kind) in enumerate(zip(_NUMBERS, kinds, strict=True), len(names)):
+            number_parts[fld.name].append(_column(kind, columns[offset]))
+    size = len(tickers)
     # Canonical tickers hold only [A-Z0-9.], which every backend's collation orders as
     # Python does (binary on SQLite, C on PostgreSQL, punctuation < digits < letters in
     # MySQL's): sorting here gives the database's ticker order without an ORDER BY.
-    rows.sort(key=itemgetter(1))
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + len(_NUMBERS))
-    ids = np.array(columns[0], dtype=np.int64)
-    tickers = list(columns[1])
-    codes, vocabularies = {}, {}
-    for offset, name in enumerate(_CATEGORIES, start=3):
-        code_of = {value: code for code, value in enumerate(dict.fromkeys(columns[offset]))}
-        codes[name] = np.fromiter(map(code_of.__getitem__, columns[offset]), np.int32, size)
-        vocabularies[name] = list(code_of)
-    exact = vendor != "sqlite"
+    by_ticker = sorted(range(size), key=tickers.__getitem__)
+    rows = np.array(by_ticker, dtype=np.int64)
+    tickers = [tickers[i] for i in by_ticker]
+    stock_names = [stock_names[i] for i in by_ticker]
+    ids = _joined(id_parts, np.int64)[rows]
+    codes = {name: _joined(parts, np.int32)[rows] for name, parts in code_parts.items()}
     numbers = {}
-    for offset, fld in enumerate(_NUMBERS, start=len(names)):
-        kind = Kind.FLOAT if fld.kind is Kind.DECIMAL and not exact else fld.kind
-        numbers[fld.name] = _column(kind, columns[offset])
+    for fld, kind in zip(_NUMBERS, kinds, strict=True):
+        parts = number_parts[fld.name]
+        dtype = np.float64 if kind is Kind.FLOAT else np.int64
+        numbers[fld.name] = Column(
+            values=_joined([c.values for c in parts], dtype)[rows],
+            valid=_joined([c.valid for c in parts], bool)[rows],
+        )
         if kind is Kind.DECIMAL:
             _read_large_exactly(active, fld.column, numbers[fld.name], ids)
     ascending, present = {}, {}
@@ -360,9 +397,9 @@ def _build(version: int | None, using: str) -> Snapshot:
         with_value = np.flatnonzero(column.valid)
         # Rows are in ticker order, so a stable sort leaves ties in ticker order.
         by_value = with_value[np.argsort(column.values[with_value], kind="stable")]
-        ascending[fld.name] = np.concatenate((by_value, np.flatnonzero(~column.valid)))
+        ascending[fld.name] = np.concatenate((by_value, np.flatnonzero(~column.valid))).astype(_ROW)
         present[fld.name] = len(with_value)
-    ascending["ticker"] = np.arange(size)
+    ascending["ticker"] = np.arange(size, dtype=_ROW)
     present["ticker"] = size
     present["name"] = size  # the order of names is read on first use (``Snapshot.order``)
     return Snapshot(
@@ -375,12 +412,16 @@ def _build(version: int | None, using: str) -> Snapshot:
         ticker_rows={t: row for row, t in enumerate(tickers)},
         numbers=numbers,
         codes=codes,
-        vocabularies=vocabularies,
-        names=list(columns[2]),
+        vocabularies={name: list(index) for name, index in code_of.items()},
+        names=stock_names,
         ascending=ascending,
         present=present,
         built_in=time.perf_counter() - started,
     )
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.array([], dtype=dtype)
 
 
 def _read_large_exactly(active, column: str, values: Column, ids: np.ndarray) -> None:
@@ -393,11 +434,11 @@ def _read_large_exactly(active, column: str, values: Column, ids: np.ndarray) ->
         values.values[row_of[pk]] = int(value.scaleb(4))
 
 
-def _read_rows(active, names: tuple[str, ...], vendor: str) -> list[tuple]:
+def _read_chunks(active, names: tuple[str, ...], vendor: str) -> Iterator[list[tuple]]:
     """
-    One query: the list columns of every active stock. Run on the driver's cursor:
-    Django's per-value converters (a Decimal and an aware datetime per cell) would cost
-    more than the whole query. Decimals arrive as doubles (``_column`` and
+    One query for the list columns of every active stock, fetched in chunks. Run on the
+    driver's cursor: Django's per-value converters (a Decimal and an aware datetime per
+    cell) would cost more than the whole query. Decimals arrive as doubles (``_column`` and
     ``_read_large_exactly`` make them exact); SQLite's timestamps as their text.
     """
     selected = {}
@@ -412,7 +453,8 @@ def _read_rows(active, names: tuple[str, ...], vendor: str) -> list[tuple]:
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        while chunk := cursor.fetchmany(_CHUNK_ROWS):
+            yield list(chunk)
 
 
 def _column(kind: Kind, values: tuple) -> Column:

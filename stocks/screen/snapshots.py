@@ -112,6 +112,7 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
         # data moved on already, each process reads it when it needs it).
         with contextlib.suppress(engine.Unsupported):
             snapshot.order("name", False)
+        snapshot.words()
         blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
         cache.set(_blob_key(version), blob, timeout=settings.SCREEN_SNAPSHOT_TTL)
         cache.delete(lock)
