@@ -21,11 +21,13 @@ reference: ``tests/screen/test_equivalence.py`` proves both give the same count 
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import gc
 import math
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,7 +80,6 @@ class Snapshot:
     size: int
     ids: np.ndarray
     tickers: list[str]
-    ticker_rows: dict[str, int]
     numbers: dict[str, Column]  # by field name: decimal, float, integer, datetime
     codes: dict[str, np.ndarray]  # by field name: string columns as vocabulary codes
     vocabularies: dict[str, list[str]]
@@ -89,6 +90,7 @@ class Snapshot:
     present: dict[str, int]
     built_in: float = 0.0
     _words: Any = None
+    _orders: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
     _collated: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
 
     @property
@@ -110,7 +112,7 @@ class Snapshot:
         flt = FILTERS[param]
         fld = BY_NAME[flt.field]
         if flt.op is Op.IN:
-            rows = [self.ticker_rows[t] for t in value if t in self.ticker_rows]
+            rows = [row for row in map(self.row_of, value) if row is not None]
             hit = np.zeros(self.size, dtype=bool)
             hit[rows] = True
             return hit
@@ -159,14 +161,50 @@ class Snapshot:
     # --- ordering and slicing -----------------------------------------------------------
 
     def order(self, field_name: str, descending: bool) -> np.ndarray:
-        """Row indexes in the list order: nulls last, ties by ticker in the same direction."""
-        if field_name == "name" and "name" not in self.ascending:
+        """
+        Row indexes in the list order: nulls last, ties by ticker in the same direction.
+        Each is computed on first use and kept (``prepare`` computes them all).
+        """
+        key = (field_name, descending)
+        order = self._orders.get(key)
+        if order is None:
+            ascending = self.ascending.get(field_name)
+            if ascending is None:
+                ascending = self._ascending(field_name)
+            if descending:
+                present = self.present[field_name]
+                order = np.concatenate((ascending[:present][::-1], ascending[present:][::-1]))
+            else:
+                order = ascending
+            self._orders[key] = order
+        return order
+
+    def _ascending(self, field_name: str) -> np.ndarray:
+        if field_name == "name":
             self._read_name_order()
-        ascending = self.ascending[field_name]
-        if not descending:
-            return ascending
-        present = self.present[field_name]
-        return np.concatenate((ascending[:present][::-1], ascending[present:][::-1]))
+            return self.ascending["name"]
+        column = self.numbers[field_name]
+        with_value = np.flatnonzero(column.valid)
+        # Rows are in ticker order, so a stable sort leaves ties in ticker order.
+        by_value = with_value[np.argsort(column.values[with_value], kind="stable")]
+        ascending = np.concatenate((by_value, np.flatnonzero(~column.valid))).astype(_ROW)
+        self.present[field_name] = len(with_value)
+        self.ascending[field_name] = ascending
+        return ascending
+
+    def prepare(self) -> None:
+        """Compute now what is otherwise computed on first use: before sharing the snapshot."""
+        for fld in FIELDS:
+            if fld.orderable:
+                with contextlib.suppress(Unsupported):  # names changed since: read on use
+                    self.order(fld.name, False)
+                    self.order(fld.name, True)
+        self.words()
+
+    def row_of(self, ticker: str) -> int | None:
+        """The row of ``ticker`` (rows are in ticker order), or None."""
+        row = bisect_left(self.tickers, ticker)
+        return row if row < self.size and self.tickers[row] == ticker else None
 
     def _read_name_order(self) -> None:
         """
@@ -389,19 +427,9 @@ def _build(version: int | None, using: str) -> Snapshot:
         )
         if kind is Kind.DECIMAL:
             _read_large_exactly(active, fld.column, numbers[fld.name], ids)
-    ascending, present = {}, {}
-    for fld in FIELDS:
-        if not fld.orderable or fld.name in ("ticker", "name"):
-            continue
-        column = numbers[fld.name]
-        with_value = np.flatnonzero(column.valid)
-        # Rows are in ticker order, so a stable sort leaves ties in ticker order.
-        by_value = with_value[np.argsort(column.values[with_value], kind="stable")]
-        ascending[fld.name] = np.concatenate((by_value, np.flatnonzero(~column.valid))).astype(_ROW)
-        present[fld.name] = len(with_value)
-    ascending["ticker"] = np.arange(size, dtype=_ROW)
-    present["ticker"] = size
-    present["name"] = size  # the order of names is read on first use (``Snapshot.order``)
+    # Orderings are sorted on first use (``Snapshot.order``); the ticker's is the row order.
+    ascending = {"ticker": np.arange(size, dtype=_ROW)}
+    present = {"ticker": size, "name": size}
     return Snapshot(
         version=version,
         vendor=vendor,
@@ -409,7 +437,6 @@ def _build(version: int | None, using: str) -> Snapshot:
         size=size,
         ids=ids,
         tickers=tickers,
-        ticker_rows={t: row for row, t in enumerate(tickers)},
         numbers=numbers,
         codes=codes,
         vocabularies={name: list(index) for name, index in code_of.items()},

@@ -33,7 +33,7 @@ def search(snapshot: Snapshot, query: str, limit: int, stale_before: datetime) -
 
     tiers: list[tuple[str, np.ndarray]] = []
     if ticker:
-        exact = snapshot.ticker_rows.get(ticker)
+        exact = snapshot.row_of(ticker)
         tiers.append(("exact_ticker", np.array([] if exact is None else [exact], dtype=np.int64)))
         first = bisect_left(snapshot.tickers, ticker)
         last = bisect_right(snapshot.tickers, ticker + "\uffff")

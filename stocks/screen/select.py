@@ -106,7 +106,7 @@ def _cursor_start(snap, order, selected, position: Position, sort) -> int:
     its ticker; when it is gone or its value moved (the data changed since the cursor
     was made), the keyset position is the database's to find: the SQL screen answers.
     """
-    row = snap.ticker_rows.get(position.ticker)
+    row = snap.row_of(position.ticker)
     if row is None or snap.position_value(sort.field, row) != position.value:
         raise engine.Unsupported("the cursor's row is not in this snapshot")
     at = int(np.flatnonzero(order == row)[0])  # the row's place in the full order

@@ -16,7 +16,6 @@ snapshot answers only requests of its own version.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import pickle
 import threading
@@ -108,11 +107,7 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
         _failed.update(version=version, at=time.monotonic())
         return None
     if settings.SCREEN_SNAPSHOT_SHARED:
-        # The order of names, read once here for every process that loads the blob (if the
-        # data moved on already, each process reads it when it needs it).
-        with contextlib.suppress(engine.Unsupported):
-            snapshot.order("name", False)
-        snapshot.words()
+        snapshot.prepare()  # the orderings and the word index, once for every process
         blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
         cache.set(_blob_key(version), blob, timeout=settings.SCREEN_SNAPSHOT_TTL)
         cache.delete(lock)
