@@ -21,7 +21,9 @@ import gzip
 import hashlib
 import json
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -58,6 +60,8 @@ def compress_string(body: bytes) -> bytes:
 _FIRST_POLL_SECONDS = 0.002
 _MAX_POLL_SECONDS = 0.025
 
+
+READ_IT = object()  # cached_response reads the data version itself
 
 # What a view's render answers: the body, or the body and headers describing it.
 Rendered = bytes | tuple[bytes, dict[str, str]]
@@ -98,23 +102,85 @@ def cached_response(
     params: Mapping[str, object],
     render: Callable[[], Rendered],
     timeout: int | None = None,
+    version: int | None | object = READ_IT,
 ) -> HttpResponse:
     """
     The 200 response for ``endpoint`` with ``params``: from the cache, or from ``render()``
     (stored for ``timeout`` seconds, default ``RESPONSE_CACHE_TIMEOUT``). ``render`` answers
     the body, or the body and headers that describe it. Exceptions from ``render``
-    propagate and nothing is stored: errors are never cached.
+    propagate and nothing is stored: errors are never cached. A caller that has read the
+    data version already (to screen on that version's snapshot) passes it: one round trip.
     """
-    version = data_version.current() if settings.RESPONSE_CACHE_ENABLED else None
+    if not settings.RESPONSE_CACHE_ENABLED:
+        version = None
+    elif version is READ_IT:
+        version = data_version.current()
     if version is None:  # disabled, or the cache cannot keep values: no lock, no wait
         return _respond(request, _entry(render(), compress=_accepts_gzip(request)))
     key = cache_key(namespace, "response", endpoint, version, params_key(params))
     if timeout is None:
         timeout = settings.RESPONSE_CACHE_TIMEOUT
-    entry = cache.get(key)
-    if not isinstance(entry, CachedBody):
-        entry = _compute_once(key, render, timeout)
+    entry = _local.get(key)
+    if entry is None:
+        entry = cache.get(key)
+        if not isinstance(entry, CachedBody):
+            entry = _compute_once(key, render, timeout)
+        _local.put(key, entry, timeout)
     return _respond(request, entry)
+
+
+class _LocalEntries:
+    """
+    The most recent answers of this process, in front of the shared cache: a hit then
+    costs one round trip to the cache (the data version) instead of two and no unpickling.
+    Keys carry the data version, so a data change retires these entries as it does the
+    shared ones; each also expires with its timeout. Bounded by RESPONSE_CACHE_LOCAL_BYTES.
+    """
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[CachedBody, float, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> CachedBody | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if found[1] <= time.monotonic():
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def put(self, key: str, entry: CachedBody, timeout: int) -> None:
+        size = len(entry.body) + len(entry.gzipped or b"")
+        budget = settings.RESPONSE_CACHE_LOCAL_BYTES
+        if size > budget // 8:  # a few huge answers must not flush all the others
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (entry, time.monotonic() + timeout, size)
+            self._bytes += size
+            while self._bytes > budget:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= self._entries.pop(key)[2]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_local = _LocalEntries()
+
+
+def forget_local() -> None:
+    """Drop this process's own copies (tests; the shared cache is ``clear_cache``'s)."""
+    _local.clear()
 
 
 def _compute_once(key: str, render: Callable[[], Rendered], timeout: int) -> CachedBody:

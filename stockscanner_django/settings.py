@@ -416,6 +416,8 @@ RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 RESPONSE_CACHE_TIMEOUT = env.int("RESPONSE_CACHE_TIMEOUT", default=60)
 # The same for realtime quotes, which also change without an ingest.
 RESPONSE_CACHE_REALTIME_TIMEOUT = env.int("RESPONSE_CACHE_REALTIME_TIMEOUT", default=5)
+# Bytes of recent answers each process also keeps in its own memory (0: none).
+RESPONSE_CACHE_LOCAL_BYTES = env.int("RESPONSE_CACHE_LOCAL_BYTES", default=4 * 1024 * 1024)
 # How long the one request computing a missing entry holds its lock at most, and how long
 # concurrent requests for the same entry wait for it before rendering themselves.
 RESPONSE_CACHE_LOCK_SECONDS = env.int("RESPONSE_CACHE_LOCK_SECONDS", default=5)

@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
-from stocks import data_version
+from stocks import caching, data_version
 from stocks.health import CHECKS, checks
 from stocks.screen import snapshots
 
@@ -32,9 +32,11 @@ def api() -> APIClient:
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
+    caching.forget_local()
     data_version.cache_recovered()
     yield
     cache.clear()
+    caching.forget_local()
     data_version.cache_recovered()
 
 

@@ -452,9 +452,10 @@ def test_cached_response__hung_redis_bounded_by_the_socket_timeouts(settings, no
 
 
 def test_cached_response__redis_failing_after_the_version_never_waits(
-    redis_down, monkeypatch, no_wait
+    redis_down, monkeypatch, no_wait, settings
 ):
     """Redis failing between reading the version and the lock: no lock is seen, none waited on."""
+    settings.RESPONSE_CACHE_LOCAL_BYTES = 0  # every request goes to (the failing) Redis
     monkeypatch.setattr(data_version, "current", lambda: 42)
     render = Render()
     started = time.monotonic()

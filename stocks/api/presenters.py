@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import data_version, indicators
+from .. import indicators
 from ..errors import TickerNotFound
 from ..models import Stock
 from ..querysets import LIST_COLUMNS
@@ -58,9 +58,9 @@ def realtime(ticker: str, stale_before: datetime, market_open: bool) -> dict[str
     return body
 
 
-def search(q: str, limit: int, stale_before: datetime) -> list[dict[str, Any]]:
-    """On the engine's snapshot of the current data version when there is one, else SQL."""
-    snapshot = snapshots.current(data_version.current())
+def search(q: str, limit: int, version: int | None, stale_before: datetime) -> list[dict[str, Any]]:
+    """On the engine's snapshot of data ``version`` when there is one, else SQL."""
+    snapshot = snapshots.current(version)
     if snapshot is not None:
         return lookup.search(snapshot, q, limit, stale_before)
     hits = Stock.objects.search_values(q, limit)

@@ -59,7 +59,16 @@ def _stale_before():
     return stale_threshold(timezone.now())
 
 
-class StockViewSet(viewsets.ViewSet):
+class PublicEndpoint:
+    """
+    Open to anonymous callers, read-only: no session is read, so no CSRF check, no
+    ``Vary: Cookie`` splitting shared caches, and nothing per caller in a cached body.
+    """
+
+    authentication_classes = ()
+
+
+class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     """List and screen stocks; detail, history, search, and the screen's field catalog."""
 
     lookup_field = "ticker"
@@ -76,11 +85,10 @@ class StockViewSet(viewsets.ViewSet):
         paging = parse_paging(request.query_params, query.ordering)
         # Links are absolute: the body depends on the scheme and host it was asked for.
         base = request.build_absolute_uri(request.path)
+        version = data_version.current()
 
         def render():
-            result = select.run(
-                query, paging, version=data_version.current(), stale_before=_stale_before()
-            )
+            result = select.run(query, paging, version=version, stale_before=_stale_before())
             body = {
                 "count": result.count,
                 "next": list_link(base, query, paging, result.next),
@@ -91,7 +99,7 @@ class StockViewSet(viewsets.ViewSet):
 
         key = {**query.cache_params(), **paging.cache_params(), "base": base}
         return cached_response(
-            request, namespace="stocks", endpoint="list", params=key, render=render
+            request, namespace="stocks", endpoint="list", params=key, render=render, version=version
         )
 
     @extend_schema(responses=responses(DetailSerializer, NOT_FOUND))
@@ -112,13 +120,19 @@ class StockViewSet(viewsets.ViewSet):
     @action(detail=False)
     def search(self, request):
         params = parameters.SEARCH.parse(request.query_params)
+        version = data_version.current()
 
         def render():
-            hits = presenters.search(params["q"], params["limit"], _stale_before())
+            hits = presenters.search(params["q"], params["limit"], version, _stale_before())
             return dumps({"query": params["q"], "count": len(hits), "results": hits})
 
         return cached_response(
-            request, namespace="search", endpoint="search", params=params, render=render
+            request,
+            namespace="search",
+            endpoint="search",
+            params=params,
+            render=render,
+            version=version,
         )
 
     @extend_schema(responses=CatalogSerializer)
@@ -169,7 +183,7 @@ class StockViewSet(viewsets.ViewSet):
         )
 
 
-class RealtimeQuoteView(APIView):
+class RealtimeQuoteView(PublicEndpoint, APIView):
     """The latest quote of one stock."""
 
     @extend_schema(responses=responses(RealtimeSerializer, NOT_FOUND))
@@ -191,7 +205,7 @@ class RealtimeQuoteView(APIView):
         )
 
 
-class SectorSummaryView(APIView):
+class SectorSummaryView(PublicEndpoint, APIView):
     """Per sector: count, advancers, decliners, mean change %, market cap."""
 
     @extend_schema(responses=SectorsResponseSerializer)
@@ -205,7 +219,7 @@ class SectorSummaryView(APIView):
         )
 
 
-class MoversView(APIView):
+class MoversView(PublicEndpoint, APIView):
     """Top gainers, losers or most active stocks."""
 
     @extend_schema(

@@ -89,7 +89,11 @@ def _by_size(snapshot: Snapshot, rows: np.ndarray) -> np.ndarray:
 
 
 class WordIndex:
-    """Each name word of the snapshot's stocks (as ingest indexes them), and its rows."""
+    """
+    Each name word of the snapshot's stocks (as ingest indexes them) and its rows, in one
+    flat array: the rows of ``terms[i]`` are ``rows[offsets[i]:offsets[i + 1]]``, so the
+    rows of every word with a prefix (a contiguous run of sorted terms) are one slice.
+    """
 
     def __init__(self, names: list[str]) -> None:
         from ..search import name_terms
@@ -99,8 +103,11 @@ class WordIndex:
             for term in name_terms(name):
                 rows_by_term.setdefault(term, []).append(row)
         self.terms = sorted(rows_by_term)
-        self._rows = [np.array(rows_by_term[t], dtype=np.int64) for t in self.terms]
-        self._position = {term: i for i, term in enumerate(self.terms)}
+        lengths = np.fromiter((len(rows_by_term[t]) for t in self.terms), np.int64, len(self.terms))
+        self.offsets = np.concatenate(([0], np.cumsum(lengths)))
+        self.rows = np.fromiter(
+            (row for t in self.terms for row in rows_by_term[t]), np.int32, int(self.offsets[-1])
+        )
 
     def _span(self, prefix: str) -> tuple[int, int]:
         return bisect_left(self.terms, prefix), bisect_right(self.terms, prefix + "\uffff")
@@ -111,13 +118,14 @@ class WordIndex:
 
     def rows_with_prefix(self, prefix: str) -> np.ndarray:
         first, last = self._span(prefix)
-        return _union(self._rows[first:last])
+        return np.unique(self.rows[self.offsets[first] : self.offsets[last]]).astype(np.int64)
 
     def rows_of(self, terms: list[str]) -> np.ndarray:
-        return _union([self._rows[self._position[t]] for t in terms if t in self._position])
-
-
-def _union(parts: list[np.ndarray]) -> np.ndarray:
-    if not parts:
-        return np.array([], dtype=np.int64)
-    return np.unique(np.concatenate(parts))
+        parts = []
+        for term in terms:
+            i = bisect_left(self.terms, term)
+            if i < len(self.terms) and self.terms[i] == term:
+                parts.append(self.rows[self.offsets[i] : self.offsets[i + 1]])
+        if not parts:
+            return np.array([], dtype=np.int64)
+        return np.unique(np.concatenate(parts)).astype(np.int64)

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from .. import data_version
 from ..cache_namespaces import NAMESPACES, UnknownNamespace, namespace_of
+from ..caching import forget_local
 
 # Which namespace a key's entry is counted under, or None to leave the key alone.
 Chooser = Callable[[str], str | None]
@@ -105,6 +106,9 @@ def clear_cache(
             f"{result.backend} cannot list its keys; only django-redis and the "
             "local-memory cache can be cleared by namespace"
         )
+    # This process's own copies of answers too (the server's processes keep theirs until
+    # they expire: README, "Response cache").
+    forget_local()
     return result
 
 
