@@ -356,8 +356,8 @@ GUNICORN = {
     "threads": env.int("GUNICORN_THREADS", default=1),
     "timeout": env.int("GUNICORN_TIMEOUT", default=30),
     "graceful_timeout": env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30),
-    "max_requests": env.int("GUNICORN_MAX_REQUESTS", default=2000),
-    "max_requests_jitter": env.int("GUNICORN_MAX_REQUESTS_JITTER", default=200),
+    "max_requests": env.int("GUNICORN_MAX_REQUESTS", default=100_000),
+    "max_requests_jitter": env.int("GUNICORN_MAX_REQUESTS_JITTER", default=10_000),
 }
 
 _handlers = {

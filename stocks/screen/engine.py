@@ -257,7 +257,7 @@ class Snapshot:
         columns: list[list] = []
         for name in names:
             columns.append(self._public_column(name, rows, stale_before))
-        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        return [dict(zip(names, values)) for values in zip(*columns)]  # noqa: B905 - equal
 
     def _public_column(self, name: str, rows: np.ndarray, stale_before: datetime) -> list:
         if name == "ticker":
@@ -273,7 +273,7 @@ class Snapshot:
             vocabulary = self.vocabularies[name]
             return [vocabulary[c] for c in self.codes[name][rows].tolist()]
         column = self.numbers[name]
-        valid = column.valid[rows].tolist()
+        valid = column.valid[rows]
         kind = BY_NAME[name].kind
         if kind is Kind.DATETIME:
             stamps = np.datetime_as_string(column.values[rows].astype("datetime64[us]"), "us")
@@ -291,7 +291,9 @@ class Snapshot:
                 values[i] = float(_as_django_reads_sqlite(values[i]))
         else:
             values = column.values[rows].tolist()
-        return [v if ok else None for v, ok in zip(values, valid, strict=True)]
+        if valid.all():
+            return values
+        return [v if ok else None for v, ok in zip(values, valid.tolist(), strict=True)]
 
 
 def _as_django_reads_sqlite(value: float) -> Decimal:
