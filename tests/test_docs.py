@@ -99,3 +99,15 @@ def test_schema__generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_schema__screen_parameters_carry_their_bounds(api):
+    """The registry's bounds reach the schema: RSI 0-100, digit limits, the tickers cap."""
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    list_path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks")
+    parameters = {p["name"]: p["schema"] for p in schema["paths"][list_path]["get"]["parameters"]}
+
+    assert (parameters["rsi_min"]["minimum"], parameters["rsi_max"]["maximum"]) == (0, 100)
+    assert parameters["price_min"]["exclusiveMaximum"] == 10**18
+    assert parameters["tickers"]["maxLength"] >= 500 * 17
+    assert set(parameters["ordering"]["enum"]) >= {"price", "-price", "name", "-ticker"}

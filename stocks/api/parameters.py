@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from ..screen import fields as registry
 from ..screen.fields import FILTERS, Invalid, Op
 from ..screen.paging import CURSOR_PARAM
+from ..screen.params import MAX_TICKERS_LENGTH
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
 # No number a client sends has more whole digits than this allows (the columns' bound).
@@ -213,7 +214,7 @@ def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
         schema = {"type": "boolean"}
         description = f"{flt.description} (true/false, 1/0, yes/no, on/off)"
     elif flt.op is Op.IN:
-        schema = {"type": "string"}
+        schema = {"type": "string", "maxLength": MAX_TICKERS_LENGTH}
         description = flt.description
     else:
         from ..models import Stock

@@ -25,7 +25,7 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _WHOLE_DIGITS = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
 # The longest ``tickers`` value worth parsing: 500 tickers of 16 characters and commas.
-_MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
+MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _string(text: str, flt: Filter) -> str:
 
 
 def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
-    if len(text) > _MAX_TICKERS_LENGTH:
+    if len(text) > MAX_TICKERS_LENGTH:
         raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
     raw = [part for part in (p.strip() for p in text.split(",")) if part]
     if len(raw) > registry.MAX_TICKERS:
