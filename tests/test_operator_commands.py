@@ -757,3 +757,34 @@ def test_system_status__unreachable_database_exits_2(unreachable_database):
     assert (report["status"], code) == ("down", 2)
     assert report["database"]["reachable"] is False
     assert report["versions"]["django"].startswith("5.2")
+
+
+@pytest.mark.django_db
+def test_refresh_statistics__never_inside_a_transaction(monkeypatch):
+    """Inside a caller's transaction nothing runs (MySQL's ANALYZE TABLE would commit it)."""
+    from stocks.services import database_maintenance
+
+    ran = []
+    monkeypatch.setattr(database_maintenance, "run_statement", lambda s, using: ran.append(s))
+
+    database_maintenance.refresh_statistics()  # the test's own transaction is open
+
+    assert ran == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_statistics__runs_the_backend_statements(monkeypatch):
+    """Outside a transaction it runs the current backend's statements, and they succeed."""
+    from stocks.services import database_maintenance
+
+    ran = []
+    real = database_maintenance.run_statement
+
+    def spy(statement, *, using):
+        ran.append(statement)
+        return real(statement, using=using)
+
+    monkeypatch.setattr(database_maintenance, "run_statement", spy)
+    database_maintenance.refresh_statistics()
+
+    assert ran and all("ANALYZE" in statement or "PRAGMA" in statement for statement in ran)

@@ -187,8 +187,12 @@ def refresh_statistics(*, using: str = DEFAULT_DB_ALIAS) -> None:
     """
     Refresh the planner's statistics, after a bulk load: without them the SQL screen's
     planner counts and sorts tens of thousands of rows where an index walk would do.
+    Not inside a caller's transaction: its rows are not committed yet, and MySQL's
+    ANALYZE TABLE would commit it.
     """
     connection = connections[using]
+    if connection.in_atomic_block:
+        return
     statements = statistics_statements(
         connection.vendor, app_tables(), optimize_tables=False, quote_name=connection.ops.quote_name
     )
