@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
@@ -29,12 +28,12 @@ from stocks.services import system_status as system_status_service
 from stocks.services.database_maintenance import create_index
 from stocks.services.system_status import mask_url
 
+from .support.redis import CLOSED_PORT_REDIS_URL
+
 pytestmark = pytest.mark.django_db
 
 COMMANDS = ("optimize_database", "system_health", "clear_cache", "system_status")
 DROPPED_INDEX = "stock_beta_idx"
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
-CLOSED_PORT_REDIS_URL = "redis://127.0.0.1:1/0"
 
 
 def run(*args: str) -> SimpleNamespace:
@@ -110,18 +109,6 @@ def relaxed_thresholds(settings):
     settings.HEALTH_LOAD_MAX_PER_CPU = 10_000
     settings.HEALTH_MEMORY_MAX_PERCENT = settings.HEALTH_MEMORY_CRITICAL_PERCENT = 101
     settings.HEALTH_DISK_MIN_FREE_PERCENT = settings.HEALTH_DISK_CRITICAL_FREE_PERCENT = 0
-
-
-@pytest.fixture
-def redis_url():
-    """Redis database 15, or a skip when Redis is absent (a failure in CI)."""
-    try:
-        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("STOCKSCANNER_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required but unreachable at {REDIS_TEST_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}")
-    return REDIS_TEST_URL
 
 
 @pytest.fixture(params=["locmem", "redis"])
