@@ -30,7 +30,7 @@ class Result:
     rows: list[dict[str, Any]]
     next: int | Position | None
     previous: int | Position | None
-    engine: str  # "numpy" or "sql", for the X-Screen-Engine header and metrics
+    engine: str  # "numpy" or "sql": the X-Screen-Engine header
 
 
 def run(
