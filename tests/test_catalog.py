@@ -161,3 +161,12 @@ def test_catalog__query_count(api, stock_factory, django_assert_max_num_queries)
         response = api.get(URL)
     assert response.status_code == 200
     assert len(response.json()["industries"]) == 30
+
+
+def test_catalog__bounds_where_values_have_them(catalog):
+    """RSI and near_52w_high say their 0-100 range; unbounded filters carry no bounds."""
+    filters = by_name(catalog["filters"])
+
+    for name in ("rsi_min", "rsi_max", "near_52w_high"):
+        assert (filters[name]["minimum"], filters[name]["maximum"]) == (0, 100), name
+    assert "minimum" not in filters["price_min"] and "maximum" not in filters["price_min"]

@@ -111,19 +111,8 @@ def relaxed_thresholds(settings):
     settings.HEALTH_DISK_MIN_FREE_PERCENT = settings.HEALTH_DISK_CRITICAL_FREE_PERCENT = 0
 
 
-@pytest.fixture(params=["locmem", "redis"])
-def app_cache(request, settings):
-    """The default cache on each supported backend (Redis keys under a prefix of their own)."""
-    if request.param == "redis":
-        settings.CACHES = redis_cache_settings(request.getfixturevalue("redis_url"))
-        yield cache
-        cache.delete_pattern("*")  # only this test's prefix: never FLUSHDB a shared Redis
-    else:
-        yield cache
-
-
 @pytest.fixture
-def seeded_cache(app_cache):
+def seeded_cache(any_cache):
     """One entry per namespace (two for stocks), one outside them, and the data version."""
     entries = {
         "stocks:list:abc": 1,
@@ -134,7 +123,7 @@ def seeded_cache(app_cache):
         "throttle:anon:192.0.2.0": 6,
         "stray-key": 7,
     }
-    app_cache.set_many(entries, timeout=300)
+    any_cache.set_many(entries, timeout=300)
     data_version.bump()
     data_version.bump()
     return entries
@@ -480,33 +469,33 @@ def test_clear_cache__local_memory_says_only_this_process_was_cleared():
     assert "inside each process" in report["warning"]
 
 
-def test_clear_cache__namespaces_are_deleted_and_counted(seeded_cache, app_cache):
+def test_clear_cache__namespaces_are_deleted_and_counted(seeded_cache, any_cache):
     """--namespace (repeatable) deletes those namespaces' keys only and counts them."""
     result = run("clear_cache", "--namespace", "search", "--namespace", "history")
     assert result.code == cleared_exit_code(), result.error
     assert "  search            1" in result.out
     assert "  history           1" in result.out
     assert "Deleted 2 key(s)." in result.out
-    assert app_cache.get("search:v1:apple") is None
-    assert app_cache.get("history:AAPL:1d:1y") is None
-    assert app_cache.get("market:sectors") == 5
-    assert app_cache.get("stocks:list:abc") == 1
-    assert app_cache.get("stray-key") == 7
+    assert any_cache.get("search:v1:apple") is None
+    assert any_cache.get("history:AAPL:1d:1y") is None
+    assert any_cache.get("market:sectors") == 5
+    assert any_cache.get("stocks:list:abc") == 1
+    assert any_cache.get("stray-key") == 7
 
 
-def test_clear_cache__stocks_namespace_keeps_the_data_version(seeded_cache, app_cache):
+def test_clear_cache__stocks_namespace_keeps_the_data_version(seeded_cache, any_cache):
     """Clearing stocks deletes its entries but never the data version counter."""
     before = data_version.current()
     report, code = run_json("clear_cache", "--namespace", "stocks")
     assert code == cleared_exit_code()
     assert report["removed"] == {"stocks": 2}
     assert report["kept"] == [data_version.KEY]
-    assert app_cache.get("stocks:detail:AAPL") is None
+    assert any_cache.get("stocks:detail:AAPL") is None
     assert before is not None
     assert data_version.current() == before
 
 
-def test_clear_cache__dry_run_counts_without_deleting(seeded_cache, app_cache):
+def test_clear_cache__dry_run_counts_without_deleting(seeded_cache, any_cache):
     """--dry-run reports what would go and leaves every key in place."""
     result = run("clear_cache", "--all", "--dry-run")
     assert result.code == cleared_exit_code()
@@ -514,10 +503,10 @@ def test_clear_cache__dry_run_counts_without_deleting(seeded_cache, app_cache):
     report, _code = run_json("clear_cache", "--namespace", "throttle", "--dry-run")
     assert report["dry_run"] is True
     assert report["removed"] == {"throttle": 1}
-    assert app_cache.get_many(list(seeded_cache)) == seeded_cache
+    assert any_cache.get_many(list(seeded_cache)) == seeded_cache
 
 
-def test_clear_cache__all_deletes_every_key_but_the_data_version(seeded_cache, app_cache):
+def test_clear_cache__all_deletes_every_key_but_the_data_version(seeded_cache, any_cache):
     """--all deletes every namespace and the keys outside them; the counts say where they were."""
     before = data_version.current()
     report, code = run_json("clear_cache", "--all")
@@ -532,7 +521,7 @@ def test_clear_cache__all_deletes_every_key_but_the_data_version(seeded_cache, a
         "other": 1,
     }
     assert report["total"] == 7
-    assert app_cache.get_many(list(seeded_cache)) == {}
+    assert any_cache.get_many(list(seeded_cache)) == {}
     assert before is not None
     assert data_version.current() == before
     assert "Deleted 0 key(s).\n" in run("clear_cache", "--all").out
@@ -564,14 +553,14 @@ def test_clear_cache__needs_all_or_a_namespace_exits_2():
         assert "--all or at least one --namespace" in result.error
 
 
-def test_clear_cache__unknown_namespace_exits_2(app_cache):
+def test_clear_cache__unknown_namespace_exits_2(any_cache):
     """An unknown namespace is refused, naming the known ones, and nothing is deleted."""
-    app_cache.set("search:x", 1)
+    any_cache.set("search:x", 1)
     result = run("clear_cache", "--namespace", "search", "--namespace", "quotes")
     assert result.code == 2
     assert "'quotes'" in result.error
     assert ", ".join(NAMESPACES) in result.error
-    assert app_cache.get("search:x") == 1
+    assert any_cache.get("search:x") == 1
 
     report, code = run_json("clear_cache", "--namespace", "quotes")
     assert (report["status"], code) == ("failed", 2)

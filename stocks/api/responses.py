@@ -8,16 +8,6 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from .serializers import (  # noqa: F401 - the body shapes, re-exported for the views
-    DetailSerializer,
-    HistoryResponseSerializer,
-    MoversResponseSerializer,
-    RealtimeSerializer,
-    SearchResponseSerializer,
-    SectorsResponseSerializer,
-    StockPageSerializer,
-)
-
 
 class ErrorDetailSerializer(serializers.Serializer):
     status = serializers.IntegerField()

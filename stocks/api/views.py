@@ -31,10 +31,9 @@ from ..tickers import TICKER_PATH_PATTERN, InvalidTicker, normalize_ticker
 from . import parameters, presenters
 from .catalog import build_catalog
 from .rendering import dumps, list_link
-from .responses import (
-    INVALID,
-    NOT_FOUND,
-    CatalogSerializer,
+from .responses import INVALID, NOT_FOUND, CatalogSerializer, responses
+from .schema import EnvelopeSchema
+from .serializers import (
     DetailSerializer,
     HistoryResponseSerializer,
     MoversResponseSerializer,
@@ -42,9 +41,7 @@ from .responses import (
     SearchResponseSerializer,
     SectorsResponseSerializer,
     StockPageSerializer,
-    responses,
 )
-from .schema import EnvelopeSchema
 
 
 def canonical_ticker(ticker: str) -> str:

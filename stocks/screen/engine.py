@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import decimal
 import gc
-import math
 import threading
 import time
 from bisect import bisect_left
@@ -39,6 +38,7 @@ from django.db import connections
 from django.db.models import CharField, F, FloatField
 from django.db.models.functions import Cast
 
+from . import sql
 from .fields import BY_NAME, FIELDS, FILTERS, LIST_FIELDS, Kind, Op
 
 SCALE = 10_000  # DecimalField(decimal_places=4)
@@ -328,8 +328,7 @@ def _bound(kind: Kind, op: Op, value: Decimal) -> Any:
     """A filter bound in the column's representation, rounded inward, clamped to int64."""
     if kind is Kind.FLOAT:
         return float(value)
-    scaled = value * SCALE if kind is Kind.DECIMAL else value
-    whole = math.ceil(scaled) if op is Op.GTE else math.floor(scaled)
+    whole = sql.inward(op, value * SCALE if kind is Kind.DECIMAL else value)
     return max(-_INT64_MAX, min(_INT64_MAX, whole))
 
 

@@ -18,11 +18,16 @@ from django.db.models import F, OrderBy, Q
 from .fields import BY_NAME, FILTERS, Kind, Op
 
 
+def inward(op: Op, value: Decimal) -> int:
+    """A bound on whole numbers, rounded inward: >= 1.5 is >= 2, <= 1.5 is <= 1."""
+    return math.ceil(value) if op is Op.GTE else math.floor(value)
+
+
 def _bound(kind: Kind, op: Op, value: Decimal) -> Any:
     if kind is Kind.INTEGER:
         # Django truncates a Decimal bound on an integer column (volume >= 1.5 would run as
         # volume >= 1), so round each bound inward ourselves.
-        return math.ceil(value) if op is Op.GTE else math.floor(value)
+        return inward(op, value)
     if kind is Kind.FLOAT:
         return float(value)
     return value
