@@ -14,12 +14,19 @@ When the cache cannot keep values (Redis down, its errors ignored), ``current()`
 ``bump()`` return None and callers bypass their caches. ``current()`` then answers None
 without asking for ``CACHE_DOWN_RETRY_SECONDS``: a Redis that hangs costs one request its
 socket timeouts, not every request.
+
+Each process keeps the version it last read for ``DATA_VERSION_CHECK_SECONDS`` (default
+1 s; 0 reads it on every call): a cache hit then costs no round trip at all. Another
+process's change is seen that much later; this process's own changes at once. Within one
+version everything stays consistent (keys, snapshot, links), so a worker that is a second
+behind answers one whole older version, never a mix.
 """
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
@@ -27,6 +34,8 @@ KEY = "stocks:data-version"
 CACHE_DOWN_RETRY_SECONDS = 5.0
 
 _down_until = 0.0
+# (version, monotonic time it was read): replaced whole, so threads never see half of it.
+_known: tuple[int, float] | None = None
 
 
 def _seed() -> int:
@@ -36,7 +45,11 @@ def _seed() -> int:
 def current() -> int | None:
     """The current version, or None when the cache cannot keep it."""
     global _down_until
-    if time.monotonic() < _down_until:
+    now = time.monotonic()
+    known = _known
+    if known is not None and now - known[1] < settings.DATA_VERSION_CHECK_SECONDS:
+        return known[0]
+    if now < _down_until:
         return None
     version = cache.get(KEY)
     if version is None:
@@ -44,14 +57,25 @@ def current() -> int | None:
         version = cache.get(KEY)  # None again: the add did not stick
     if version is None:
         _down_until = time.monotonic() + CACHE_DOWN_RETRY_SECONDS
+        _remember(None)
         return None
-    return int(version)
+    return _remember(int(version), now)
+
+
+def _remember(version: int | None, at: float | None = None) -> int | None:
+    global _known
+    _known = None if version is None else (version, time.monotonic() if at is None else at)
+    return version
 
 
 def cache_recovered() -> None:
-    """Forget a cache failure now (tests, and an operator who just restarted Redis)."""
+    """
+    Forget a cache failure and the version this process last read (tests, and an operator
+    who just restarted Redis): the next call asks the cache.
+    """
     global _down_until
     _down_until = 0.0
+    _remember(None)
 
 
 def bump() -> int | None:
@@ -63,8 +87,9 @@ def bump() -> int | None:
         try:
             version = cache.incr(KEY)
         except ValueError:  # the add did not stick either
-            return None
-    return None if version is None else int(version)  # None: a Redis error was ignored
+            return _remember(None)
+    # None: a Redis error was ignored. Either way this process sees its own change at once.
+    return _remember(None if version is None else int(version))
 
 
 def mark_changed(using: str | None = None) -> None:

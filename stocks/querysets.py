@@ -79,9 +79,14 @@ class StockQuerySet(MarketDataQuerySet):
         rows = {row["id"]: row for row in wanted}
         return [rows[pk] for pk in ids if pk in rows]
 
-    def screen(self, criteria: tuple[tuple[str, Any], ...]) -> StockQuerySet:
-        """Apply parsed screen criteria (``stocks.screen.params``): the SQL screen."""
-        return self.filter(screen_sql.where(criteria))
+    def screen(
+        self, criteria: tuple[tuple[str, Any], ...], *, likely: bool = False
+    ) -> StockQuerySet:
+        """
+        Apply parsed screen criteria (``stocks.screen.params``): the SQL screen. ``likely``
+        tells SQLite's planner that the ranges match most rows (``screen.sql.Likely``).
+        """
+        return self.filter(screen_sql.where(criteria, likely=likely))
 
     def quoted_before(self, moment) -> StockQuerySet:
         """Stocks whose quote was taken before ``moment``, or that have none."""

@@ -410,6 +410,11 @@ if LOG_FORMAT not in LOGGING["formatters"]:
 # ------------------------------------------------------------------------------
 # Response cache (stocks/caching.py; README "Response cache")
 # ------------------------------------------------------------------------------
+# How long a process trusts the data version it last read (stocks/data_version.py): the
+# delay before it sees another process's change. 0 asks the cache on every request.
+DATA_VERSION_CHECK_SECONDS = env.float("DATA_VERSION_CHECK_SECONDS", default=1.0)
+if DATA_VERSION_CHECK_SECONDS < 0:
+    raise ImproperlyConfigured("DATA_VERSION_CHECK_SECONDS must not be negative.")
 # false: every request renders (for debugging); nothing is read or stored.
 RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 # Seconds a rendered response is kept. Changes to the data do not wait for it: the data

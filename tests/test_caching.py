@@ -478,8 +478,9 @@ def test_data_version__seeded_from_the_clock():
     assert data_version.current() == version
 
 
-def test_data_version__never_repeats_after_the_key_is_lost(any_cache):
+def test_data_version__never_repeats_after_the_key_is_lost(any_cache, settings):
     """Evicted or flushed, the version is re-seeded past every version handed out before."""
+    settings.DATA_VERSION_CHECK_SECONDS = 0  # read the key on every call
     seen = [data_version.current()]
     seen += [data_version.bump() for _ in range(50)]
     assert seen == list(range(seen[0], seen[0] + 51))
@@ -487,6 +488,40 @@ def test_data_version__never_repeats_after_the_key_is_lost(any_cache):
     assert data_version.current() > max(seen)
     any_cache.delete(data_version.KEY)
     assert data_version.bump() > max(seen)
+
+
+def test_data_version__another_process_change_seen_within_the_check_interval(settings):
+    """A process trusts the version it read for DATA_VERSION_CHECK_SECONDS, then asks again."""
+    settings.DATA_VERSION_CHECK_SECONDS = 0.2
+    seen = data_version.current()
+    cache.incr(data_version.KEY)  # another worker's ingest
+    assert data_version.current() == seen
+    time.sleep(0.25)
+    assert data_version.current() == seen + 1
+
+
+def test_data_version__own_change_seen_at_once(settings):
+    settings.DATA_VERSION_CHECK_SECONDS = 60
+    seen = data_version.current()
+    assert data_version.bump() == seen + 1
+    assert data_version.current() == seen + 1
+
+
+def test_data_version__within_the_interval_a_hit_makes_no_cache_call(settings, monkeypatch):
+    """The version is known and the answer is this process's own: no round trip at all."""
+    settings.DATA_VERSION_CHECK_SECONDS = 60
+    request = RequestFactory().get("/x")
+    render = Render()
+    cached_response(request, namespace="stocks", endpoint="e", params={}, render=render)
+
+    def no_round_trip(*args, **kwargs):
+        raise AssertionError("the cache was asked")
+
+    for method in ("get", "add", "set", "incr", "get_many"):
+        monkeypatch.setattr(cache, method, no_round_trip)
+    response = cached_response(request, namespace="stocks", endpoint="e", params={}, render=render)
+    assert response.status_code == 200
+    assert render.calls == 1
 
 
 def test_data_version__none_when_the_cache_cannot_keep_it(redis_down):
@@ -524,3 +559,4 @@ def test_settings__response_cache_defaults(settings):
     assert settings.RESPONSE_CACHE_REALTIME_TIMEOUT == 5
     assert settings.RESPONSE_CACHE_LOCK_SECONDS == 5
     assert settings.RESPONSE_CACHE_WAIT_SECONDS == 2.0
+    assert settings.DATA_VERSION_CHECK_SECONDS == 1.0

@@ -859,7 +859,7 @@ def test_database__reports_a_dropped_index_missing(operator, dropped_price_index
     assert row == {
         "table": Stock._meta.db_table,
         "name": dropped_price_index,
-        "columns": ["price"],
+        "columns": ["price", "is_active"],
         "unique": False,
         "present": False,
     }

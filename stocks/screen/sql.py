@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, OrderBy, Q
+from django.db.models import BooleanField, F, Func, OrderBy, Q
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 
 from .fields import BY_NAME, FILTERS, Kind, Op
 
@@ -33,17 +34,35 @@ def _bound(kind: Kind, op: Op, value: Decimal) -> Any:
     return value
 
 
-def condition(param: str, value: Any) -> Q:
-    """The WHERE condition of one parsed filter."""
+class Likely(Func):
+    """
+    SQLite's ``likely(X)``: X, marked as usually true. SQLite keeps no statistics of value
+    ranges (no STAT4 in the usual builds), so for ``price >= 10 ORDER BY market_cap DESC
+    LIMIT 50`` it reads every match through the price index and sorts them (140 ms at
+    62,000 of 100,000 rows). Told the range is wide, it walks the market-cap index and
+    stops at the 50th match (0.1 ms). The value compared is unchanged.
+    """
+
+    function = "likely"
+    output_field = BooleanField()
+
+
+def condition(param: str, value: Any, *, likely: bool = False) -> Q:
+    """
+    The WHERE condition of one parsed filter; ``likely`` marks a range or an exact match as
+    matching most rows (SQLite only: see ``Likely``).
+    """
     flt = FILTERS[param]
     field = BY_NAME[flt.field]
     column = field.column
-    if flt.op is Op.GTE:
-        return Q(**{f"{column}__gte": _bound(field.kind, flt.op, value)})
-    if flt.op is Op.LTE:
-        return Q(**{f"{column}__lte": _bound(field.kind, flt.op, value)})
+    if flt.op in (Op.GTE, Op.LTE):
+        bound = _bound(field.kind, flt.op, value)
+        if likely:
+            lookup = GreaterThanOrEqual if flt.op is Op.GTE else LessThanOrEqual
+            return Q(Likely(lookup(F(column), bound)))
+        return Q(**{f"{column}__{'gte' if flt.op is Op.GTE else 'lte'}": bound})
     if flt.op is Op.EXACT:
-        return Q(**{column: value})
+        return Q(Likely(Exact(F(column), value))) if likely else Q(**{column: value})
     if flt.op is Op.IN:
         return Q(**{f"{column}__in": value})
     if flt.op is Op.PRICE_ABOVE:
@@ -54,11 +73,19 @@ def condition(param: str, value: Any) -> Q:
     raise AssertionError(f"unhandled operator {flt.op}")
 
 
-def where(criteria: Iterable[tuple[str, Any]]) -> Q:
+def where(criteria: Iterable[tuple[str, Any]], *, likely: bool = False) -> Q:
     q = Q()
     for param, value in criteria:
-        q &= condition(param, value)
+        q &= condition(param, value, likely=likely)
     return q
+
+
+def walk_the_ordering(matching: int, rows: int, wanted: int) -> bool:
+    """
+    Whether reading the ordering's index until ``wanted`` matches are found (about
+    ``wanted * rows / matching`` entries) beats reading and sorting all ``matching`` rows.
+    """
+    return matching > wanted and wanted * rows < matching * matching
 
 
 def order_by(field: str, descending: bool) -> list[OrderBy]:

@@ -265,7 +265,7 @@ def _run(path: str, snapshot: engine.Snapshot, query, paging: Paging):
     try:
         if path == "numpy":
             return select._on_snapshot(snapshot, query, paging, STALE_BEFORE)
-        return select._on_database(query, paging, STALE_BEFORE)
+        return select._on_database(query, paging, None, STALE_BEFORE)
     except NotFound:
         return NotFound
     except engine.Unsupported as exc:  # pragma: no cover - a failure
@@ -292,7 +292,7 @@ def _both(snapshot: engine.Snapshot, query, paging: Paging):
 
 def _whole(snapshot: engine.Snapshot, query) -> list[dict]:
     """The full ordered result, as one big page (both paths agree on it)."""
-    count = select._on_database(query, Paging(size=1), STALE_BEFORE).count
+    count = select._on_database(query, Paging(size=1), None, STALE_BEFORE).count
     result = _both(snapshot, query, Paging(size=max(count, 1)))
     return result.rows
 
