@@ -154,8 +154,8 @@ def test_optimize_database__dry_run_lists_missing_index_and_creates_nothing(drop
     result = run("optimize_database", "--dry-run")
     assert result.code == 0
     assert "dry run" in result.out
-    assert f"{DROPPED_INDEX}: stocks_stock (beta)" in result.out
-    assert f"planned  create index {DROPPED_INDEX} on stocks_stock (beta)" in result.out
+    assert f"{DROPPED_INDEX}: stocks_stock (beta, is_active)" in result.out
+    assert f"planned  create index {DROPPED_INDEX} on stocks_stock (beta, is_active)" in result.out
     assert "ANALYZE" in result.out
     assert not index_present(DROPPED_INDEX)
 
@@ -182,10 +182,10 @@ def test_optimize_database__json_reports_each_step_with_timing(dropped_index):
     assert report["vendor"] == connection.vendor
     assert report["dry_run"] is False
     assert [index["name"] for index in report["missing_indexes"]] == [DROPPED_INDEX]
-    assert report["missing_indexes"][0]["columns"] == ["beta"]
+    assert report["missing_indexes"][0]["columns"] == ["beta", "is_active"]
     names = [step["name"] for step in report["steps"]]
     assert names[0] == "inspect indexes"
-    assert names[1] == f"create index {DROPPED_INDEX} on stocks_stock (beta)"
+    assert names[1] == f"create index {DROPPED_INDEX} on stocks_stock (beta, is_active)"
     assert all(step["status"] == "done" for step in report["steps"])
     assert all(step["duration_ms"] >= 0 for step in report["steps"])
     if connection.vendor == "sqlite":
