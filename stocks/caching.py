@@ -61,8 +61,6 @@ _FIRST_POLL_SECONDS = 0.002
 _MAX_POLL_SECONDS = 0.025
 
 
-READ_IT = object()  # cached_response reads the data version itself
-
 # What a view's render answers: the body, or the body and headers describing it.
 Rendered = bytes | tuple[bytes, dict[str, str]]
 
@@ -100,33 +98,43 @@ def cached_response(
     namespace: str,
     endpoint: str,
     params: Mapping[str, object],
-    render: Callable[[], Rendered],
+    render: Callable[[int | None], Rendered],
     timeout: int | None = None,
-    version: int | None | object = READ_IT,
 ) -> HttpResponse:
     """
-    The 200 response for ``endpoint`` with ``params``: from the cache, or from ``render()``
-    (stored for ``timeout`` seconds, default ``RESPONSE_CACHE_TIMEOUT``). ``render`` answers
-    the body, or the body and headers that describe it. Exceptions from ``render``
-    propagate and nothing is stored: errors are never cached. A caller that has read the
-    data version already (to screen on that version's snapshot) passes it: one round trip.
+    The 200 response for ``endpoint`` with ``params``: from the cache, or from
+    ``render(version)`` (stored for ``timeout`` seconds, default ``RESPONSE_CACHE_TIMEOUT``).
+    ``render`` gets the data version it renders for (None: unknown, the cache is down) and
+    answers the body, or the body and headers that describe it. Exceptions from ``render``
+    propagate and nothing is stored: errors are never cached.
     """
     if not settings.RESPONSE_CACHE_ENABLED:
-        version = None
-    elif version is READ_IT:
-        version = data_version.current()
-    if version is None:  # disabled, or the cache cannot keep values: no lock, no wait
-        return _respond(request, _entry(render(), compress=_accepts_gzip(request)))
-    key = cache_key(namespace, "response", endpoint, version, params_key(params))
+        rendered = render(data_version.current(fresh=True))
+        return _respond(request, _entry(rendered, compress=_accepts_gzip(request)))
+    hashed = params_key(params)
+    remembered = data_version.current()
+    if remembered is not None:
+        entry = _local.get(_key(namespace, endpoint, remembered, hashed))
+        if entry is not None:  # this process's own answer: no round trip at all
+            return _respond(request, entry)
+    # Whatever is read or rendered from here on is for the version the cache holds now.
+    version = data_version.current(fresh=True)
+    if version is None:  # the cache cannot keep values: no lock, no wait
+        return _respond(request, _entry(render(None), compress=_accepts_gzip(request)))
+    key = _key(namespace, endpoint, version, hashed)
     if timeout is None:
         timeout = settings.RESPONSE_CACHE_TIMEOUT
     entry = _local.get(key)
     if entry is None:
         entry = cache.get(key)
         if not isinstance(entry, CachedBody):
-            entry = _compute_once(key, render, timeout)
+            entry = _compute_once(key, lambda: render(version), timeout)
         _local.put(key, entry, timeout)
     return _respond(request, entry)
+
+
+def _key(namespace: str, endpoint: str, version: int, hashed_params: str) -> str:
+    return cache_key(namespace, "response", endpoint, version, hashed_params)
 
 
 class _LocalEntries:

@@ -15,15 +15,18 @@ When the cache cannot keep values (Redis down, its errors ignored), ``current()`
 without asking for ``CACHE_DOWN_RETRY_SECONDS``: a Redis that hangs costs one request its
 socket timeouts, not every request.
 
-Each process keeps the version it last read for ``DATA_VERSION_CHECK_SECONDS`` (default
-1 s; 0 reads it on every call): a cache hit then costs no round trip at all. Another
-process's change is seen that much later; this process's own changes at once. Within one
-version everything stays consistent (keys, snapshot, links), so a worker that is a second
-behind answers one whole older version, never a mix.
+Each process remembers the version it last read for ``DATA_VERSION_CHECK_SECONDS``
+(default 1 s): ``current()`` answers from memory, so a hit on this process's own recent
+answers costs no round trip at all. Anything that reads the data (a render, a snapshot
+build) asks ``current(fresh=True)`` first, so nothing is rendered or stored under a version
+the data has already left. A process sees its own changes at once, and serves its own
+answers of the previous version for at most that long after another process's change.
+The remembered version only moves forward.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from django.conf import settings
@@ -36,18 +39,22 @@ CACHE_DOWN_RETRY_SECONDS = 5.0
 _down_until = 0.0
 # (version, monotonic time it was read): replaced whole, so threads never see half of it.
 _known: tuple[int, float] | None = None
+_known_lock = threading.Lock()
 
 
 def _seed() -> int:
     return time.time_ns() // 1000
 
 
-def current() -> int | None:
-    """The current version, or None when the cache cannot keep it."""
+def current(*, fresh: bool = False) -> int | None:
+    """
+    The current version, or None when the cache cannot keep it. Remembered for
+    DATA_VERSION_CHECK_SECONDS unless ``fresh``: read it fresh before reading the data.
+    """
     global _down_until
     now = time.monotonic()
     known = _known
-    if known is not None and now - known[1] < settings.DATA_VERSION_CHECK_SECONDS:
+    if not fresh and known is not None and now - known[1] < settings.DATA_VERSION_CHECK_SECONDS:
         return known[0]
     if now < _down_until:
         return None
@@ -63,9 +70,19 @@ def current() -> int | None:
 
 
 def _remember(version: int | None, at: float | None = None) -> int | None:
+    """
+    Remember ``version`` (None: forget). Never backwards: a read that started before this
+    process's own bump may finish after it, and must not bring the old version back.
+    """
     global _known
-    _known = None if version is None else (version, time.monotonic() if at is None else at)
-    return version
+    with _known_lock:
+        if version is None:
+            _known = None
+            return None
+        if _known is not None and _known[0] > version:
+            version = _known[0]
+        _known = (version, time.monotonic() if at is None else at)
+        return version
 
 
 def cache_recovered() -> None:

@@ -63,7 +63,8 @@ class Stock(models.Model):
             # from stock_screen_idx alone; ticker-prefix search ranks by market cap from
             # stock_ticker_cap_idx; name search ranks its matches from stock_market_cap_idx.
             # Each filter's index carries is_active, so a screen's COUNT reads the index
-            # alone (volume >= 1M over 100,000 rows: 138 ms reading rows, 5 ms without).
+            # alone (volume_min=1000000 over 100,000 rows: the whole screen took 139 ms
+            # reading table rows for is_active, 15 ms without).
             models.Index(
                 fields=["sector", "price", "change_percent", "is_active", "ticker"],
                 name="stock_screen_idx",
@@ -71,19 +72,19 @@ class Stock(models.Model):
             models.Index(fields=["ticker", "market_cap", "is_active"], name="stock_ticker_cap_idx"),
             models.Index(fields=["market_cap", "is_active", "ticker"], name="stock_market_cap_idx"),
             models.Index(fields=["name"], name="stock_name_idx"),
-            models.Index(fields=["industry", "is_active"], name="stock_industry_idx"),
-            models.Index(fields=["exchange", "is_active"], name="stock_exchange_idx"),
-            models.Index(fields=["country", "is_active"], name="stock_country_idx"),
-            models.Index(fields=["price", "is_active"], name="stock_price_idx"),
-            models.Index(fields=["change", "is_active"], name="stock_change_idx"),
-            models.Index(fields=["change_percent", "is_active"], name="stock_change_pct_idx"),
-            models.Index(fields=["volume", "is_active"], name="stock_volume_idx"),
-            models.Index(fields=["avg_volume_30d", "is_active"], name="stock_avg_volume_idx"),
-            models.Index(fields=["pe_ratio", "is_active"], name="stock_pe_idx"),
-            models.Index(fields=["dividend_yield", "is_active"], name="stock_div_yield_idx"),
-            models.Index(fields=["beta", "is_active"], name="stock_beta_idx"),
-            models.Index(fields=["rsi_14", "is_active"], name="stock_rsi_idx"),
-            models.Index(fields=["volatility_30d", "is_active"], name="stock_volatility_idx"),
+            models.Index(fields=["industry", "is_active"], name="stock_industry_act_idx"),
+            models.Index(fields=["exchange", "is_active"], name="stock_exchange_act_idx"),
+            models.Index(fields=["country", "is_active"], name="stock_country_act_idx"),
+            models.Index(fields=["price", "is_active"], name="stock_price_act_idx"),
+            models.Index(fields=["change", "is_active"], name="stock_change_act_idx"),
+            models.Index(fields=["change_percent", "is_active"], name="stock_change_pct_act_idx"),
+            models.Index(fields=["volume", "is_active"], name="stock_volume_act_idx"),
+            models.Index(fields=["avg_volume_30d", "is_active"], name="stock_avg_volume_act_idx"),
+            models.Index(fields=["pe_ratio", "is_active"], name="stock_pe_act_idx"),
+            models.Index(fields=["dividend_yield", "is_active"], name="stock_div_yield_act_idx"),
+            models.Index(fields=["beta", "is_active"], name="stock_beta_act_idx"),
+            models.Index(fields=["rsi_14", "is_active"], name="stock_rsi_act_idx"),
+            models.Index(fields=["volatility_30d", "is_active"], name="stock_volatility_act_idx"),
             models.Index(fields=["quote_time"], name="stock_quote_time_idx"),
         ]
 

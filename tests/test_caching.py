@@ -37,9 +37,11 @@ class Render:
     def __init__(self, body: bytes = BIG, *, before=None, error: Exception | None = None):
         self.body, self.before, self.error = body, before, error
         self.calls = 0
+        self.versions: list[int | None] = []
         self._lock = threading.Lock()
 
-    def __call__(self) -> bytes:
+    def __call__(self, version: int | None = None) -> bytes:
+        self.versions.append(version)
         if self.before:
             self.before()
         with self._lock:
@@ -206,7 +208,10 @@ def test_cached_response__stored_for_the_given_timeout(monkeypatch, settings, ti
 
 
 def test_cached_response__disabled_always_renders(settings, monkeypatch):
-    """RESPONSE_CACHE_ENABLED=false: every request renders and the cache is never touched."""
+    """
+    RESPONSE_CACHE_ENABLED=false: every request renders, no answer is read or stored; only
+    the data version is read (the screen engine's snapshot belongs to one).
+    """
     settings.RESPONSE_CACHE_ENABLED = False
     recording = Recording(cache)
     monkeypatch.setattr(caching, "cache", recording)
@@ -215,7 +220,11 @@ def test_cached_response__disabled_always_renders(settings, monkeypatch):
     for _ in range(3):
         assert respond(render).content == BIG
     assert render.calls == 3
-    assert recording.calls == []
+    assert {(name, args[0]) for name, args, _kwargs in recording.calls} <= {
+        ("get", data_version.KEY),
+        ("add", data_version.KEY),  # the version's first seed
+    }
+    assert render.versions == [data_version.current()] * 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -417,13 +426,17 @@ def test_cached_response__waiter_stops_waiting_when_the_lock_goes(settings, monk
 
 def test_cached_response__no_data_version_renders_every_time_without_lock(monkeypatch, no_wait):
     """data_version.current() None: render each time; no lock, no read, no write."""
-    monkeypatch.setattr(data_version, "current", lambda: None)
+    monkeypatch.setattr(data_version, "current", lambda fresh=False: None)
     recording = Recording(cache)
     monkeypatch.setattr(caching, "cache", recording)
     render = Render()
     responses = [respond(render, accept="gzip") for _ in range(3)]
     assert render.calls == 3
-    assert recording.calls == []
+    assert {(name, args[0]) for name, args, _kwargs in recording.calls} <= {
+        ("get", data_version.KEY),
+        ("add", data_version.KEY),  # the version's first seed
+    }
+    assert render.versions == [data_version.current()] * 3
     assert {gzip.decompress(r.content) for r in responses} == {BIG}
     assert len({r["ETag"] for r in responses}) == 1
 
@@ -456,7 +469,7 @@ def test_cached_response__redis_failing_after_the_version_never_waits(
 ):
     """Redis failing between reading the version and the lock: no lock is seen, none waited on."""
     settings.RESPONSE_CACHE_LOCAL_BYTES = 0  # every request goes to (the failing) Redis
-    monkeypatch.setattr(data_version, "current", lambda: 42)
+    monkeypatch.setattr(data_version, "current", lambda fresh=False: 42)
     render = Render()
     started = time.monotonic()
     for _ in range(5):
@@ -522,6 +535,49 @@ def test_data_version__within_the_interval_a_hit_makes_no_cache_call(settings, m
     response = cached_response(request, namespace="stocks", endpoint="e", params={}, render=render)
     assert response.status_code == 200
     assert render.calls == 1
+
+
+def test_data_version__a_late_read_never_takes_the_version_back(settings, monkeypatch):
+    """A read that began before this process's bump and ends after it keeps the bump."""
+    settings.DATA_VERSION_CHECK_SECONDS = 60
+    seen = data_version.current()
+    assert data_version.bump() == seen + 1
+    real_get = cache.get
+    monkeypatch.setattr(
+        data_version.cache,
+        "get",
+        lambda key, *a, **kw: seen if key == data_version.KEY else real_get(key, *a, **kw),
+    )
+    assert data_version.current(fresh=True) == seen + 1
+    assert data_version.current() == seen + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_data_version__own_write_seen_at_once_through_mark_changed(settings):
+    settings.DATA_VERSION_CHECK_SECONDS = 60
+    seen = data_version.current()
+    with transaction.atomic():
+        data_version.mark_changed()
+    assert data_version.current() == seen + 1
+
+
+def test_cached_response__a_miss_renders_for_the_version_the_cache_holds(settings):
+    """
+    Within the interval, this process's own answers are served as they are; anything not
+    already here is rendered for (and stored under) the version read fresh.
+    """
+    settings.DATA_VERSION_CHECK_SECONDS = 60
+    first, second = Render(b"a" * 300), Render(b"b" * 300)
+    old = data_version.current()
+    respond(first, params={"q": "one"})
+    cache.incr(data_version.KEY)  # another process's ingest
+    assert respond(first, params={"q": "one"}).content == b"a" * 300  # its own, still
+    assert first.calls == 1
+    respond(second, params={"q": "two"})
+    assert second.versions == [old + 1]
+    stored_under = cache_key("stocks", "response", "list", old + 1, params_key({"q": "two"}))
+    assert cache.get(stored_under).body == b"b" * 300
+    assert data_version.current() == old + 1  # and from now on, this process is there too
 
 
 def test_data_version__none_when_the_cache_cannot_keep_it(redis_down):

@@ -834,15 +834,15 @@ def test_database__vendor_tables_and_indexes(operator):
     assert rows[PriceBar._meta.db_table] == 3
     assert rows[SearchTerm._meta.db_table] == SearchTerm.objects.count() > 0
     names = {i["name"] for i in body["indexes"]}
-    assert {"stock_price_idx", "stock_screen_idx", "pricebar_stock_date_uniq"} <= names
+    assert {"stock_price_act_idx", "stock_screen_idx", "pricebar_stock_date_uniq"} <= names
     assert all(i["present"] for i in body["indexes"])
     assert body["missing_indexes"] == []
 
 
 @pytest.fixture
 def dropped_price_index(transactional_db):
-    """stock_price_idx dropped from the database (and created again after the test)."""
-    (index,) = [i for i in Stock._meta.indexes if i.name == "stock_price_idx"]
+    """stock_price_act_idx dropped from the database (and created again after the test)."""
+    (index,) = [i for i in Stock._meta.indexes if i.name == "stock_price_act_idx"]
     with connection.schema_editor() as editor:
         editor.remove_index(Stock, index)
     yield index.name

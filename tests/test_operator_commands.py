@@ -33,7 +33,7 @@ from .support.redis import CLOSED_PORT_REDIS_URL
 pytestmark = pytest.mark.django_db
 
 COMMANDS = ("optimize_database", "system_health", "clear_cache", "system_status")
-DROPPED_INDEX = "stock_beta_idx"
+DROPPED_INDEX = "stock_beta_act_idx"
 
 
 def run(*args: str) -> SimpleNamespace:

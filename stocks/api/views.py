@@ -17,7 +17,6 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.views import APIView
 
-from .. import data_version
 from ..caching import cached_response
 from ..errors import TickerNotFound
 from ..history import price_history
@@ -82,9 +81,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         paging = parse_paging(request.query_params, query.ordering)
         # Links are absolute: the body depends on the scheme and host it was asked for.
         base = request.build_absolute_uri(request.path)
-        version = data_version.current()
 
-        def render():
+        def render(version):
             result = select.run(query, paging, version=version, stale_before=_stale_before())
             body = {
                 "count": result.count,
@@ -96,7 +94,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
 
         key = {**query.cache_params(), **paging.cache_params(), "base": base}
         return cached_response(
-            request, namespace="stocks", endpoint="list", params=key, render=render, version=version
+            request, namespace="stocks", endpoint="list", params=key, render=render
         )
 
     @extend_schema(responses=responses(DetailSerializer, NOT_FOUND))
@@ -107,7 +105,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
             namespace="stocks",
             endpoint="detail",
             params={"ticker": ticker},
-            render=lambda: dumps(presenters.detail(ticker, _stale_before())),
+            render=lambda version: dumps(presenters.detail(ticker, _stale_before())),
         )
 
     @extend_schema(
@@ -117,9 +115,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     @action(detail=False)
     def search(self, request):
         params = parameters.SEARCH.parse(request.query_params)
-        version = data_version.current()
 
-        def render():
+        def render(version):
             hits = presenters.search(params["q"], params["limit"], version, _stale_before())
             return dumps({"query": params["q"], "count": len(hits), "results": hits})
 
@@ -129,7 +126,6 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
             endpoint="search",
             params=params,
             render=render,
-            version=version,
         )
 
     @extend_schema(responses=CatalogSerializer)
@@ -140,7 +136,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
             namespace="stocks",
             endpoint="fields",
             params={},
-            render=lambda: dumps(build_catalog()),
+            render=lambda version: dumps(build_catalog()),
         )
 
     @extend_schema(
@@ -158,7 +154,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
             today=timezone.now().astimezone(get_calendar().tz).date(),
         )
 
-        def render():
+        def render(version):
             stock_id = presenters.stock_id(ticker)
             interval = params["interval"]
             bars = price_history(stock_id=stock_id, interval=interval, start=start, end=end)
@@ -187,7 +183,7 @@ class RealtimeQuoteView(PublicEndpoint, APIView):
     def get(self, request, ticker: str):
         ticker = canonical_ticker(ticker)
 
-        def render():
+        def render(version):
             now = timezone.now()
             quote = presenters.realtime(ticker, stale_threshold(now), get_calendar().is_open(now))
             return dumps(quote)
@@ -207,7 +203,7 @@ class SectorSummaryView(PublicEndpoint, APIView):
 
     @extend_schema(responses=SectorsResponseSerializer)
     def get(self, request):
-        def render():
+        def render(version):
             rows = list(Stock.objects.sector_summary())
             return dumps({"count": len(rows), "results": rows})
 
@@ -226,7 +222,7 @@ class MoversView(PublicEndpoint, APIView):
     def get(self, request):
         params = parameters.MOVERS.parse(request.query_params)
 
-        def render():
+        def render(version):
             movers = presenters.movers(params["kind"], params["limit"], _stale_before())
             return dumps({"kind": params["kind"], "count": len(movers), "results": movers})
 

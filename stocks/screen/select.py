@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connections
 from rest_framework.exceptions import NotFound
 
 from . import engine, snapshots, sql
@@ -121,15 +121,15 @@ def _cursor_start(snap, order, selected, position: Position, sort) -> int:
 
 
 # (data version, active rows): the size of the table the planner hint weighs counts against.
-_active_rows: tuple[int | None, int] | None = None
+_active_rows: tuple[int, int] | None = None
 
 
-def _table_rows(version: int | None) -> int:
+def _table_rows(version: int) -> int:
     from ..models import Stock
 
     global _active_rows
     known = _active_rows
-    if known is None or version is None or known[0] != version:
+    if known is None or known[0] != version:
         known = _active_rows = (version, Stock.objects.active().count())
     return known[1]
 
@@ -143,11 +143,13 @@ def _on_database(query: ScreenQuery, paging: Paging, version, stale_before) -> R
         columns = tuple(dict.fromkeys((*columns, BY_NAME[sort.field].column)))
     screened = Stock.objects.active().screen(query.criteria)
     count = screened.count()
-    wanted = paging.size + (0 if paging.cursor_mode else paging.offset)
+    # Rows the page query reads: a cursor page asks for one more, to know if more follow.
+    wanted = paging.size + (1 if paging.cursor_mode else paging.offset)
     if (
-        connection.vendor == "sqlite"
+        connections[screened.db].vendor == "sqlite"
         and query.criteria
-        and count > wanted  # else there is nothing to weigh (and no need to count rows)
+        and version is not None  # the cache is down: no row count to weigh against
+        and count > wanted  # else nothing to weigh, and no need to count the rows
         and sql.walk_the_ordering(count, _table_rows(version), wanted)
     ):
         # Most rows match: SQLite, which cannot tell, is told (see ``sql.Likely``).

@@ -106,6 +106,13 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
         logger.exception("building the screen snapshot of data version %s failed", version)
         _failed.update(version=version, at=time.monotonic())
         return None
+    if data_version.current(fresh=True) != version:
+        # The data moved on while it was being read: the rows may be of the next version.
+        # Neither kept nor shared; the SQL screen answers, the next version gets its own.
+        if settings.SCREEN_SNAPSHOT_SHARED:
+            cache.delete(lock)
+        logger.info("screen snapshot of data version %s discarded: the data changed", version)
+        return None
     if settings.SCREEN_SNAPSHOT_SHARED:
         snapshot.prepare()  # the orderings and the word index, once for every process
         blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
@@ -129,7 +136,7 @@ def publish() -> engine.Snapshot | None:
     """
     if not settings.SCREEN_SNAPSHOT_SHARED:
         return None
-    return current(data_version.current())
+    return current(data_version.current(fresh=True))
 
 
 def forget() -> None:

@@ -19,7 +19,11 @@ def render() -> bytes:
 
 def cached(request):
     return cached_response(
-        request, namespace="stocks", endpoint="test-cached", params={}, render=lambda: render()
+        request,
+        namespace="stocks",
+        endpoint="test-cached",
+        params={},
+        render=lambda version: render(),
     )
 
 

@@ -10,6 +10,7 @@ hypothesis draw raw query parameters, as a client sends them, against that one d
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -150,10 +151,14 @@ def _stock(rng: random.Random, ticker: str) -> Stock:
     )  # fmt: skip
 
 
+# A version of its own per dataset: the SQL screen remembers the row count per version.
+_versions = itertools.count(1)
+
+
 def _populate(seed: int, size: int) -> engine.Snapshot:
     rng = random.Random(seed)
     Stock.objects.bulk_create([_stock(rng, t) for t in _tickers(rng, size)])
-    return engine.build(version=1)
+    return engine.build(version=next(_versions))
 
 
 # --- raw query parameters -----------------------------------------------------------------
@@ -265,7 +270,7 @@ def _run(path: str, snapshot: engine.Snapshot, query, paging: Paging):
     try:
         if path == "numpy":
             return select._on_snapshot(snapshot, query, paging, STALE_BEFORE)
-        return select._on_database(query, paging, None, STALE_BEFORE)
+        return select._on_database(query, paging, snapshot.version, STALE_BEFORE)
     except NotFound:
         return NotFound
     except engine.Unsupported as exc:  # pragma: no cover - a failure
@@ -292,7 +297,7 @@ def _both(snapshot: engine.Snapshot, query, paging: Paging):
 
 def _whole(snapshot: engine.Snapshot, query) -> list[dict]:
     """The full ordered result, as one big page (both paths agree on it)."""
-    count = select._on_database(query, Paging(size=1), None, STALE_BEFORE).count
+    count = select._on_database(query, Paging(size=1), snapshot.version, STALE_BEFORE).count
     result = _both(snapshot, query, Paging(size=max(count, 1)))
     return result.rows
 
@@ -439,6 +444,6 @@ def test_engine_and_sql__same_answer_for_the_largest_prices(params):
             Stock(ticker="TRIM", name="Trim", price=Decimal("1000000000000.0002")),
         ]
     )
-    snapshot = engine.build(version=1)
+    snapshot = engine.build(version=next(_versions))
     query, paging = _parse(params)
     _both(snapshot, query, paging)

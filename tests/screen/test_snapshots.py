@@ -62,10 +62,39 @@ def test_snapshot__built_once_per_data_version(api, uncached, builds):
 def test_snapshot__no_version_means_sql(api, uncached, builds, monkeypatch):
     """Without a data version (the cache cannot keep one) the database answers."""
     StockFactory(ticker="AAA")
-    monkeypatch.setattr(data_version, "current", lambda: None)
+    monkeypatch.setattr(data_version, "current", lambda fresh=False: None)
 
     assert screened_by(api.get(URL)) == "sql"
     assert builds == []
+
+
+def test_snapshot__data_changed_during_the_build_is_discarded(
+    api, uncached, monkeypatch, settings, caplog
+):
+    """A snapshot read while the version moved may hold the next version's rows: not kept."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA")
+    real = engine.build
+
+    def racing(version, using="default"):
+        snapshot = real(version, using)
+        data_version.bump()  # an ingest commits while the rows were being read
+        return snapshot
+
+    monkeypatch.setattr(engine, "build", racing)
+    assert screened_by(api.get(URL)) == "sql"
+    assert snapshots.held() is None
+    assert "discarded: the data changed" in caplog.text
+    assert _snapshot_keys() == []
+
+
+def _snapshot_keys() -> list[str]:
+    version = data_version.current(fresh=True)
+    return [
+        key
+        for key in (cache_key("stocks", "snapshot", v) for v in (version - 1, version))
+        if cache.get(key) is not None or cache.get(key + ":lock") is not None
+    ]
 
 
 def test_snapshot__failed_build_falls_back_and_waits_before_retrying(

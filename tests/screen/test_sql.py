@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from stocks.models import Stock
 from stocks.screen import sql
 
 from ..factories import StockFactory
@@ -17,15 +18,33 @@ from ..factories import StockFactory
     ("matching", "rows", "wanted", "walk"),
     [
         (62_000, 100_000, 50, True),  # price >= 10: most rows match, walk the ordering
+        (50_025, 100_000, 50, True),  # the least that still bounds the walk by the sort
+        (50_024, 100_000, 50, False),
+        (3_000, 100_000, 50, False),  # 3 %: a correlated filter could make the walk long
         (100, 100_000, 50, False),  # a narrow range: read the 100 matches and sort them
-        (3_000, 100_000, 50, True),  # about 1,700 entries walked to skip sorting 3,000
-        (1_000, 100_000, 50, False),  # 5,000 entries walked to sort 1,000: no
         (40, 40, 50, False),  # fewer matches than wanted: the whole set is read anyway
-        (62_000, 100_000, 62_000, False),  # a page deep in the results: sorting wins
+        (62_000, 100_000, 40_000, False),  # a page deep in the results: sorting wins
     ],
 )
-def test_walk_the_ordering__weighs_the_walk_against_the_sort(matching, rows, wanted, walk):
+def test_walk_the_ordering__only_when_the_walk_cannot_cost_more_than_the_sort(
+    matching, rows, wanted, walk
+):
     assert sql.walk_the_ordering(matching, rows, wanted) is walk
+
+
+@pytest.mark.django_db
+def test_likely__the_same_rows_on_every_backend():
+    """On SQLite it is likely(X), elsewhere X: either way the same rows."""
+    for n in range(20):
+        StockFactory(
+            ticker=f"L{n:02d}", price=Decimal(10 + n), exchange="NYSE" if n % 2 else "NASDAQ"
+        )
+    criteria = (("price_min", Decimal("15")), ("price_max", Decimal("25.5")), ("exchange", "NYSE"))
+    plain = set(Stock.objects.active().screen(criteria).values_list("ticker", flat=True))
+    hinted = set(
+        Stock.objects.active().screen(criteria, likely=True).values_list("ticker", flat=True)
+    )
+    assert plain == hinted == {f"L{n:02d}" for n in range(5, 16) if n % 2}
 
 
 def _ids_query(captured) -> str:
@@ -63,3 +82,28 @@ def test_sqlite__narrow_screen_left_to_the_planner(api, sql_screen):
         body = api.get("/api/stocks/?price_min=68&ordering=-market_cap&page_size=5").json()
     assert body["count"] == 2
     assert "likely(" not in _ids_query(captured.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        (("volume_min", 1_000_000),),
+        (("pe_max", Decimal("30")),),
+        (("rsi_min", Decimal("30")),),
+        (("exchange", "NYSE"),),
+        (("price_min", Decimal("10")), ("price_max", Decimal("200"))),
+    ],
+)
+def test_sqlite__a_screen_count_reads_an_index_alone(criteria):
+    """Every filter's index carries is_active: the COUNT never reads a table row."""
+    for n in range(30):
+        StockFactory(ticker=f"C{n:02d}", volume=n * 100_000, price=Decimal(5 + n * 10))
+    with CaptureQueriesContext(connection) as captured:
+        Stock.objects.active().screen(criteria).count()
+    (count_sql,) = [query["sql"] for query in captured.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + count_sql)
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    assert "COVERING INDEX" in plan, plan
