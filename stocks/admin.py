@@ -1,6 +1,10 @@
-from django.contrib import admin
+from contextlib import suppress
 
-from .models import PriceBar, Stock
+from django.contrib import admin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey as LibraryAPIKey
+
+from .models import APIKey, Plan, PriceBar, Stock
 
 
 @admin.register(Stock)
@@ -17,3 +21,51 @@ class PriceBarAdmin(admin.ModelAdmin):
     list_select_related = ("stock",)
     raw_id_fields = ("stock",)
     date_hierarchy = "date"
+
+
+# --- access: plans and API keys -----------------------------------------------------------
+
+# The library's own key model is not ours (stocks.APIKey extends its abstract base).
+with suppress(admin.sites.NotRegistered):
+    admin.site.unregister(LibraryAPIKey)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "slug",
+        "name",
+        "requests_per_minute",
+        "requests_per_day",
+        "realtime_per_second",
+        "search_cost",
+        "max_page_size",
+        "max_page",
+        "cursor_paging",
+    )
+    ordering = ("requests_per_minute",)
+
+
+@admin.register(APIKey)
+class KeyAdmin(APIKeyModelAdmin):
+    """Creating a key here shows it once, in a message; only its hash is stored."""
+
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "plan",
+        "publishable",
+        "created",
+        "expiry_date",
+        "_has_expired",
+        "revoked",
+        "last_used",
+    )
+    list_filter = ("plan", "revoked", "publishable", "created")
+    list_select_related = ("user", "plan")
+    search_fields = ("name", "prefix", "user__username", "external_id")
+    raw_id_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "last_used")

@@ -31,6 +31,7 @@ NAMESPACES: dict[str, str] = {
     "history": "history:",  # chart history (OHLCV bars)
     "market": "market:",  # sector summary, movers, other market aggregates
     "throttle": "throttle:",  # rate-limit counters
+    "access": "access:",  # API keys: the minute each key's last_used was last written
 }
 
 

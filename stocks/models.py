@@ -1,10 +1,16 @@
-"""Stocks, their daily bars, and the word index behind name search."""
+"""
+Stocks, their daily bars, and the word index behind name search; plans and API keys live
+in ``stocks.access.models`` and are part of this app.
+"""
 
 from __future__ import annotations
 
 from django.db import models
 
+from .access.models import APIKey, Plan
 from .querysets import PriceBarQuerySet, SearchTermQuerySet, StockQuerySet
+
+__all__ = ["APIKey", "Plan", "PriceBar", "SearchTerm", "Stock"]
 
 PRICE = {"max_digits": 18, "decimal_places": 4, "null": True, "blank": True}
 

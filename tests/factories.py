@@ -76,3 +76,24 @@ class PriceBarFactory(DjangoModelFactory):
     low = Decimal("9.0000")
     close = Decimal("10.5000")
     volume = 1000
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"member{n}")
+
+
+def make_key(plan: str = "pro", **fields):
+    """A saved API key on the plan with slug ``plan``, and the key itself (shown once)."""
+    from stocks.access.models import APIKey, Plan
+
+    fields.setdefault("user", UserFactory())
+    fields.setdefault("name", "test key")
+    key = APIKey(plan=Plan.objects.get(slug=plan), **fields)
+    secret = APIKey.objects.assign_key(key)
+    key.full_clean()
+    key.save()
+    return key, secret

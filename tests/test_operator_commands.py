@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import copy
-import io
-import json
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 import redis
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.management import CommandError, call_command, load_command_class
+from django.core.management import load_command_class
 from django.db import DatabaseError, connection, connections
 from django.db.utils import load_backend
 from django.test.utils import CaptureQueriesContext
@@ -28,30 +25,13 @@ from stocks.services import system_status as system_status_service
 from stocks.services.database_maintenance import create_index
 from stocks.services.system_status import mask_url
 
+from .support.commands import run, run_json
 from .support.redis import CLOSED_PORT_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
 COMMANDS = ("optimize_database", "system_health", "clear_cache", "system_status")
 DROPPED_INDEX = "stock_beta_act_idx"
-
-
-def run(*args: str) -> SimpleNamespace:
-    """call_command, capturing stdout, stderr and the exit code it would end the process with."""
-    out, err = io.StringIO(), io.StringIO()
-    code, error = 0, ""
-    try:
-        call_command(*args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        code = exc.code
-    except CommandError as exc:
-        code, error = exc.returncode, str(exc)
-    return SimpleNamespace(out=out.getvalue(), err=err.getvalue(), code=code, error=error)
-
-
-def run_json(*args: str) -> tuple[dict, int]:
-    result = run(*args, "--json")
-    return json.loads(result.out), result.code
 
 
 def index_present(name: str) -> bool:

@@ -60,11 +60,25 @@ class CatalogSerializer(serializers.Serializer):
 ERROR = OpenApiResponse(ErrorSerializer, description="The one error body.")
 INVALID = {400: ERROR}
 NOT_FOUND = {404: ERROR}
+# Every public operation takes an optional API key (stocks.access.authentication).
+KEY_REFUSED = {
+    401: OpenApiResponse(
+        ErrorSerializer,
+        description="`invalid_api_key`: the key given is malformed, unknown, revoked or expired.",
+    ),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="`origin_not_allowed`: the key is bound to other origins than this page's.",
+    ),
+}
 
 
 def responses(ok, *errors: dict) -> dict:
-    """A 200 of ``ok`` and the given error statuses, all with the error body."""
-    answer = {200: ok}
+    """
+    A 200 of ``ok``, the given error statuses and the API key's 401/403, all with the
+    error body.
+    """
+    answer = {200: ok, **KEY_REFUSED}
     for error in errors:
         answer.update(error)
     return answer

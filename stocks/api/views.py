@@ -17,6 +17,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.views import APIView
 
+from ..access.authentication import APIKeyAuthentication
 from ..caching import cached_response
 from ..errors import TickerNotFound
 from ..history import price_history
@@ -57,11 +58,12 @@ def _stale_before():
 
 class PublicEndpoint:
     """
-    Open to anonymous callers, read-only: no session is read, so no CSRF check, no
-    ``Vary: Cookie`` splitting shared caches, and nothing per caller in a cached body.
+    Open to anonymous callers and to API keys, read-only: no session is read, so no CSRF
+    check, no ``Vary: Cookie`` splitting shared caches, and nothing per caller in a cached
+    body. A key that is given must be valid (401 otherwise).
     """
 
-    authentication_classes = ()
+    authentication_classes = (APIKeyAuthentication,)
 
 
 class StockViewSet(PublicEndpoint, viewsets.ViewSet):
@@ -128,7 +130,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
             render=render,
         )
 
-    @extend_schema(responses=CatalogSerializer)
+    @extend_schema(responses=responses(CatalogSerializer))
     @action(detail=False)
     def fields(self, request):
         return cached_response(
@@ -201,7 +203,7 @@ class RealtimeQuoteView(PublicEndpoint, APIView):
 class SectorSummaryView(PublicEndpoint, APIView):
     """Per sector: count, advancers, decliners, mean change %, market cap."""
 
-    @extend_schema(responses=SectorsResponseSerializer)
+    @extend_schema(responses=responses(SectorsResponseSerializer))
     def get(self, request):
         def render(version):
             rows = list(Stock.objects.sector_summary())

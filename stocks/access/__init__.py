@@ -1,0 +1,1 @@
+"""Members' access: plans, API keys, and the authentication that reads them."""

@@ -1,0 +1,55 @@
+"""
+Origins as browsers send them (``Origin: https://example.com``): parsed, checked and
+normalised once, so a key's list and a request's header compare as plain strings.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+class InvalidOrigin(ValueError):
+    pass
+
+
+def normalize_origin(value: str) -> str:
+    """``HTTPS://Example.com:443`` -> ``https://example.com``; anything else raises."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidOrigin(f"{value!r} is not an origin.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise InvalidOrigin(
+            f"{value!r} is not an origin: give scheme and host, e.g. https://example.com."
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise InvalidOrigin(f"{value!r} is not an origin: no path, query or user part.")
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def parse_origins(text: str) -> list[str]:
+    """A list of origins, separated by newlines, commas or spaces; duplicates dropped."""
+    return list(dict.fromkeys(normalize_origin(item) for item in _SEPARATORS.split(text) if item))
+
+
+def request_origin(request) -> str | None:
+    """The normalised ``Origin`` of a browser request; None without one (or ``null``)."""
+    value = request.META.get("HTTP_ORIGIN")
+    if not value or value == "null":
+        return None
+    try:
+        return normalize_origin(value)
+    except InvalidOrigin:
+        return value  # never equal to a normalised origin: refused by any bound key
