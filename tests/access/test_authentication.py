@@ -201,7 +201,7 @@ def test_last_used__written_at_most_once_a_minute(api, stock, monkeypatch):
 
 def test_last_used__other_processes_do_not_write_the_same_minute(api, stock):
     """The minute is claimed in the shared cache: a second process finds it taken."""
-    key, secret = make_key()
+    _, secret = make_key()
     api.get(URL, HTTP_X_API_KEY=secret)
     keys._touched.clear()  # a second process: its own memory is empty
     with CaptureQueriesContext(connection) as queries:

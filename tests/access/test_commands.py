@@ -1,4 +1,4 @@
-"""create_api_key, revoke_api_key, list_api_keys: the exit-code contract of the operator commands."""
+"""create_api_key, revoke_api_key, list_api_keys: the operator commands' exit-code contract."""
 
 from __future__ import annotations
 
