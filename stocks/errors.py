@@ -11,6 +11,7 @@ itself (URL resolution, suspicious requests, unhandled exceptions).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -129,7 +130,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | JsonRespo
         exc = exceptions.PermissionDenied()
     message, details = _message_and_details(exc)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after": int(exc.wait) + 1}
+        details = {"retry_after": math.ceil(exc.wait), **getattr(exc, "error_details", {})}
     response.data = error_body(
         response.status_code, _code(exc), message, details, context.get("request")
     )

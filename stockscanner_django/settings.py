@@ -250,6 +250,21 @@ API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 if API_KEY_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must not be negative.")
 
+# Plans' limits on the public API (stocks/access/throttles.py). false: nobody is limited
+# (for a private deployment; the tests switch them on where they are the subject).
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+# Anonymous callers are limited per client subnet; their address is taken from
+# X-Forwarded-For only through this many proxies of ours (0: the socket's peer address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must not be negative.")
+# While the 1-minute load average per core is above this, anonymous limits are multiplied
+# by ANON_OVERLOAD_FACTOR.
+ANON_OVERLOAD_LOAD_PER_CORE = env.float("ANON_OVERLOAD_LOAD_PER_CORE", default=2.0)
+ANON_OVERLOAD_FACTOR = env.float("ANON_OVERLOAD_FACTOR", default=0.5)
+if not 0 < ANON_OVERLOAD_FACTOR <= 1:
+    raise ImproperlyConfigured("ANON_OVERLOAD_FACTOR must be above 0 and at most 1.")
+
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 

@@ -14,6 +14,7 @@ from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
 from stocks import caching, data_version
+from stocks.access import counters, keys
 from stocks.health import CHECKS, checks
 from stocks.screen import snapshots
 
@@ -34,10 +35,28 @@ def _empty_cache():
     cache.clear()
     caching.forget_local()
     data_version.cache_recovered()
+    counters.reset_local()
     yield
     cache.clear()
     caching.forget_local()
     data_version.cache_recovered()
+    counters.reset_local()
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Limits are off except where they are the subject (the ``limits`` fixture)."""
+    settings.RATE_LIMITS_ENABLED = False
+
+
+@pytest.fixture
+def limits(settings):
+    """The plans' limits on, counted from zero, plans and keys read afresh."""
+    settings.RATE_LIMITS_ENABLED = True
+    counters.reset_local()
+    keys.forget()
+    yield
+    keys.forget()
 
 
 @pytest.fixture(autouse=True)

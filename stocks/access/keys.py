@@ -145,14 +145,40 @@ def _record(prefix: str) -> KeyRecord | None:
 
 
 def forget(prefix: str | None = None) -> None:
-    """Drop remembered records: one key's, or all (a plan changed); and the keys' origins."""
-    global _key_origins
+    """
+    Drop remembered records: one key's, or all (a plan changed); and the keys' origins and
+    the anonymous plan.
+    """
+    global _key_origins, _anonymous
     with _lock:
         if prefix is None:
             _memo.clear()
         else:
             _memo.pop(prefix, None)
         _key_origins = None
+        _anonymous = None
+
+
+ANONYMOUS_PLAN = "anonymous"
+_anonymous: tuple[Limits | None, float] | None = None
+
+
+def anonymous_limits() -> Limits | None:
+    """
+    The ``anonymous`` plan's limits (remembered API_KEY_CACHE_SECONDS). Without that plan
+    anonymous callers are not limited, and that is logged.
+    """
+    global _anonymous
+    now = time.monotonic()
+    known = _anonymous
+    if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
+        return known[0]
+    plan = Plan.objects.filter(slug=ANONYMOUS_PLAN).first()
+    if plan is None:
+        logger.warning("no %r plan: anonymous callers are not limited", ANONYMOUS_PLAN)
+    limits = None if plan is None else Limits.of(plan)
+    _anonymous = (limits, now)
+    return limits
 
 
 def touch(record: KeyRecord) -> None:

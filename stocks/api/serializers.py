@@ -120,3 +120,31 @@ class HistoryResponseSerializer(serializers.Serializer):
     end = serializers.DateField(allow_null=True)
     count = serializers.IntegerField()
     bars = BarSerializer(many=True)
+
+
+class UsagePlanSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    search_cost = serializers.IntegerField(help_text="Multiplies a search's units")
+
+
+class UsageCallerSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["key", "anonymous"])
+    key = serializers.CharField(required=False, help_text="The key's prefix")
+    subnet = serializers.CharField(required=False, help_text="Anonymous: the client subnet")
+
+
+class UsageWindowSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=["minute", "day", "second"])
+    seconds = serializers.IntegerField()
+    scope = serializers.ChoiceField(choices=["all", "realtime"])
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    resets_at = serializers.DateTimeField()
+
+
+class UsageSerializer(serializers.Serializer):
+    plan = UsagePlanSerializer(allow_null=True, help_text="null: not limited")
+    caller = UsageCallerSerializer()
+    windows = UsageWindowSerializer(many=True)

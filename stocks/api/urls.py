@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     re_path(r"^market/sectors/?$", views.SectorSummaryView.as_view(), name="market-sectors"),
     re_path(r"^market/movers/?$", views.MoversView.as_view(), name="market-movers"),
+    re_path(r"^account/usage/?$", views.AccountUsageView.as_view(), name="account-usage"),
 ]

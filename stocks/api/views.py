@@ -11,6 +11,7 @@ rejected) before the cache is consulted: the key is made of the parsed, normalis
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -18,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.views import APIView
 
 from ..access.authentication import APIKeyAuthentication
+from ..access.throttles import PlanThrottle, RateLimitHeaders, search_units, usage
 from ..caching import cached_response
 from ..errors import TickerNotFound
 from ..history import price_history
@@ -41,6 +43,7 @@ from .serializers import (
     SearchResponseSerializer,
     SectorsResponseSerializer,
     StockPageSerializer,
+    UsageSerializer,
 )
 
 
@@ -56,14 +59,17 @@ def _stale_before():
     return stale_threshold(timezone.now())
 
 
-class PublicEndpoint:
+class PublicEndpoint(RateLimitHeaders):
     """
     Open to anonymous callers and to API keys, read-only: no session is read, so no CSRF
     check, no ``Vary: Cookie`` splitting shared caches, and nothing per caller in a cached
-    body. A key that is given must be valid (401 otherwise).
+    body. A key that is given must be valid (401 otherwise). Limited per key or client
+    subnet by plan (``stocks.access.throttles``); the limit headers are the caller's own,
+    added after the response cache.
     """
 
     authentication_classes = (APIKeyAuthentication,)
+    throttle_classes = (PlanThrottle,)
 
 
 class StockViewSet(PublicEndpoint, viewsets.ViewSet):
@@ -72,6 +78,13 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     lookup_field = "ticker"
     lookup_value_regex = TICKER_PATH_PATTERN
     schema = EnvelopeSchema()
+
+    def throttle_cost(self, request, caller) -> int:
+        """A search costs the plan's search_cost times its query's units; all else 1."""
+        if self.action != "search" or caller.limits is None:
+            return 1
+        query = request.query_params.get("q", "")[: parameters.SEARCH_MAX_LENGTH]
+        return caller.limits.search_cost * search_units(query.strip())
 
     @extend_schema(
         operation_id="stocks_list",
@@ -181,6 +194,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
 class RealtimeQuoteView(PublicEndpoint, APIView):
     """The latest quote of one stock."""
 
+    realtime = True  # the plan's per-second burst window applies too
+
     @extend_schema(responses=responses(RealtimeSerializer, NOT_FOUND))
     def get(self, request, ticker: str):
         ticker = canonical_ticker(ticker)
@@ -231,3 +246,13 @@ class MoversView(PublicEndpoint, APIView):
         return cached_response(
             request, namespace="market", endpoint="movers", params=params, render=render
         )
+
+
+class AccountUsageView(PublicEndpoint, APIView):
+    """The caller's plan and, per window, its limit, use and reset. Costs no quota."""
+
+    throttle_classes = ()
+
+    @extend_schema(responses=responses(UsageSerializer))
+    def get(self, request):
+        return HttpResponse(dumps(usage(request)), content_type="application/json")

@@ -1,0 +1,203 @@
+"""
+The limits of the public API (DRF throttling), per caller and plan.
+
+A caller is its API key (``request.auth``) or, without one, its client subnet
+(``clients.client_subnet``) on the ``anonymous`` plan. Every request counts against the
+plan's minute and day windows; realtime quotes also against a per-second burst window;
+a search costs more units as it gets more expensive (``search_units``). While the box is
+overloaded (load average per core above ``ANON_OVERLOAD_LOAD_PER_CORE``) the anonymous
+windows shrink by ``ANON_OVERLOAD_FACTOR``. The count is exact (``counters``), and the
+outcome is kept on the request for the headers (``RateLimitHeaders``), added per caller
+after the response cache.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.throttling import BaseThrottle
+
+from ..screen.rows import timestamp
+from . import counters, keys
+from .clients import client_subnet
+from .counters import Count, Window
+
+MINUTE, DAY, SECOND = 60, 86_400, 1
+_LOAD_TTL = 1.0  # seconds a load reading is reused
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # "key" or "anonymous"
+    ident: str  # the key's prefix, or the subnet
+    limits: keys.Limits | None  # None: no anonymous plan (unlimited, logged)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    caller: Caller
+    windows: tuple[Window, ...]
+    count: Count
+    cost: int
+    now: float
+
+
+class RateLimited(exceptions.Throttled):
+    default_code = "rate_limited"
+
+    def __init__(self, scope: str, window: Window, wait: int) -> None:
+        super().__init__(
+            wait=wait,
+            detail=f"Rate limit exceeded: {window.limit} units per {window.name} "
+            f"({scope}). Retry in {wait} s.",
+        )
+        # The error body's details (stocks.errors), with retry_after.
+        self.error_details = {"scope": scope, "window": window.name, "limit": window.limit}
+
+
+def caller_of(request) -> Caller:
+    record = getattr(request, "auth", None)
+    if isinstance(record, keys.KeyRecord):
+        return Caller("key", record.prefix, record.plan)
+    return Caller("anonymous", client_subnet(request), keys.anonymous_limits())
+
+
+def windows_for(caller: Caller, *, realtime: bool = False) -> list[Window]:
+    limits = caller.limits
+    if limits is None:
+        return []
+    factor = overload_factor() if caller.kind == "anonymous" else 1.0
+    base = f"throttle:{caller.kind}:{caller.ident}"
+    found = [
+        Window("minute", MINUTE, _shrunk(limits.requests_per_minute, factor), f"{base}:all"),
+        Window("day", DAY, _shrunk(limits.requests_per_day, factor), f"{base}:all"),
+    ]
+    if realtime:
+        found.append(
+            Window("second", SECOND, _shrunk(limits.realtime_per_second, factor), f"{base}:rt")
+        )
+    return found
+
+
+def _shrunk(limit: int, factor: float) -> int:
+    return max(1, math.floor(limit * factor))
+
+
+def search_units(query: str) -> int:
+    """
+    Units one search costs before the plan's ``search_cost`` multiplies them: 1, plus 1
+    per word after the first, plus 1 per 16 characters, plus 1 when a word is long enough
+    (5+ letters) for the fuzzy tier to run over every name.
+    """
+    words = query.split()
+    fuzzy = any(len(word) >= 5 for word in words)
+    return 1 + max(len(words) - 1, 0) + len(query) // 16 + int(fuzzy)
+
+
+_load: tuple[float, float] = (0.0, -1e9)  # (load per core, when read)
+
+
+def load_per_core() -> float:
+    global _load
+    now = time.monotonic()
+    if now - _load[1] >= _LOAD_TTL:
+        _load = (os.getloadavg()[0] / (os.cpu_count() or 1), now)
+    return _load[0]
+
+
+def overload_factor() -> float:
+    if load_per_core() > settings.ANON_OVERLOAD_LOAD_PER_CORE:
+        return settings.ANON_OVERLOAD_FACTOR
+    return 1.0
+
+
+class PlanThrottle(BaseThrottle):
+    """
+    The one throttle of the public API. ``realtime`` views add the burst window; views
+    that define ``throttle_cost(request)`` (search) charge more than one unit.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        if not settings.RATE_LIMITS_ENABLED:
+            return True
+        caller = caller_of(request)
+        windows = windows_for(caller, realtime=getattr(view, "realtime", False))
+        cost_of = getattr(view, "throttle_cost", None)
+        cost = cost_of(request, caller) if cost_of else 1
+        now = time.time()
+        count = counters.hit(windows, cost, now=now) if windows else None
+        if count is None:
+            return True
+        request.rate_limit = Outcome(caller, tuple(windows), count, cost, now)
+        if count.allowed:
+            return True
+        window = count.refused_by
+        scope = f"{caller.kind} {caller.ident}"
+        raise RateLimited(scope, window, wait=max(1, math.ceil(window.resets_at(now) - now)))
+
+
+def headers(outcome: Outcome) -> dict[str, str]:
+    """X-RateLimit-* of the tightest window, and the IETF draft's RateLimit(-Policy)."""
+    now = outcome.now
+    windows, count = outcome.windows, outcome.count
+    remaining = [max(w.limit - used, 0) for w, used in zip(windows, count.used, strict=True)]
+    tightest = min(range(len(windows)), key=lambda i: (remaining[i], windows[i].seconds))
+    if count.refused_by is not None:
+        tightest = windows.index(count.refused_by)
+        remaining[tightest] = max(count.refused_by.limit - count.used[tightest], 0)
+    window = windows[tightest]
+    reset_in = max(0, math.ceil(window.resets_at(now) - now))
+    return {
+        "X-RateLimit-Limit": str(window.limit),
+        "X-RateLimit-Remaining": str(remaining[tightest]),
+        "X-RateLimit-Reset": str(window.resets_at(now)),
+        "RateLimit-Policy": ", ".join(f'"{w.name}";q={w.limit};w={w.seconds}' for w in windows),
+        "RateLimit": f'"{window.name}";r={remaining[tightest]};t={reset_in}',
+    }
+
+
+class RateLimitHeaders:
+    """Adds the caller's limit headers to every answer of a limited view, 429s included."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        outcome = getattr(request, "rate_limit", None)
+        if outcome is not None and outcome.windows:
+            for name, value in headers(outcome).items():
+                response[name] = value
+        return response
+
+
+def usage(request) -> dict:
+    """What ``/api/account/usage/`` answers: the caller's windows, counted, not charged."""
+    caller = caller_of(request)
+    windows = windows_for(caller, realtime=True)
+    now = time.time()
+    count = counters.peek(windows, now=now) if windows else None
+    limits = caller.limits
+    return {
+        "plan": None
+        if limits is None
+        else {"slug": limits.slug, "name": limits.name, "search_cost": limits.search_cost},
+        "caller": {"type": "key", "key": caller.ident}
+        if caller.kind == "key"
+        else {"type": "anonymous", "subnet": caller.ident},
+        "windows": [
+            {
+                "name": window.name,
+                "seconds": window.seconds,
+                "scope": "realtime" if window.name == "second" else "all",
+                "limit": window.limit,
+                "used": used,
+                "remaining": max(window.limit - used, 0),
+                "resets_at": timestamp(datetime.fromtimestamp(window.resets_at(now), UTC)),
+            }
+            for window, used in zip(windows, count.used if count else (), strict=False)
+        ],
+    }
