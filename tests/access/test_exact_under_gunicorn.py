@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+WSGI_APP = "stockscanner_django.wsgi"
 WORKERS = 3
 REQUESTS, LEFT, CLIENTS = 200, 100, 32
 
@@ -84,7 +85,7 @@ def test_gunicorn_and_redis__exactly_the_units_left_are_admitted(redis_url, tmp_
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "stockscanner_django.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", WSGI_APP],
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
