@@ -141,7 +141,7 @@ class JsonErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code < 400 or _is_json(response) or request.path.startswith("/admin/"):
+        if response.status_code < 400 or _is_json(response) or _is_admin(request):
             return response
         data = getattr(response, "data", None)
         # (Only the error: DRF's HTML renderer adds a status_code key to the data it renders.)
@@ -155,6 +155,11 @@ class JsonErrorMiddleware:
         # Django's log_response: whatever was (not) logged for the original stands.
         rebodied._has_been_logged = getattr(response, "_has_been_logged", False)
         return rebodied
+
+
+def _is_admin(request) -> bool:
+    admin = settings.ADMIN_URL
+    return bool(admin) and request.path.startswith(f"/{admin}")
 
 
 def _is_json(response) -> bool:

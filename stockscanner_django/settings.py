@@ -11,6 +11,7 @@ explicit allowed hosts, secure cookies).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",  # failed admin logins: lockout per IP and per username
     "rest_framework",
     "rest_framework_api_key",  # its AbstractAPIKey is stocks.APIKey's base
     "drf_spectacular",
@@ -84,7 +86,30 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin's path ("admin/"); empty switches the admin off (its URLs answer 404).
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+if ADMIN_URL and (not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/")):
+    raise ImproperlyConfigured("ADMIN_URL must look like 'path/' (no leading slash), or be empty.")
+if ADMIN_URL.startswith(("api/", "health/", "system/", "static/")):
+    raise ImproperlyConfigured("ADMIN_URL must not share a path with the API or the probes.")
+
+# Failed admin logins (django-axes): after AXES_FAILURE_LIMIT failures from one client
+# address, or for one username, that address or username is locked out for
+# AXES_COOLOFF_MINUTES, before any password is hashed (240 ms of CPU each).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "stocks.access.clients.client_address"  # TRUSTED_PROXY_COUNT
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "stockscanner_django.urls"
 WSGI_APPLICATION = "stockscanner_django.wsgi.application"

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    # ADMIN_URL moves the admin, or (empty) closes it.
+    *([path(settings.ADMIN_URL, admin.site.urls)] if settings.ADMIN_URL else []),
     path("", include("stocks.urls")),
 ]
 

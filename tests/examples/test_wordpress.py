@@ -71,8 +71,14 @@ def test_php_client__results_cache_and_error_messages(app):
     assert report["unknown_ticker"]["code"] == "ticker_not_found"
     assert "NOPE123" in report["unknown_ticker"]["member_message"]
     assert report["bad_parameter"]["code"] == "invalid"
-    assert report["bad_parameter"]["member_message"].startswith("Please check the search: price_min")
-    assert report["bad_key"] == {"status": 401, "code": "invalid_api_key", "message": "Unknown API key."}
+    assert report["bad_parameter"]["member_message"].startswith(
+        "Please check the search: price_min"
+    )
+    assert report["bad_key"] == {
+        "status": 401,
+        "code": "invalid_api_key",
+        "message": "Unknown API key.",
+    }
     burst = report["burst"]
     assert burst["status"] == 429 and burst["code"] == "rate_limited"
     assert burst["retry_after"] >= 1
