@@ -129,6 +129,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | JsonRespo
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     message, details = _message_and_details(exc)
+    details = getattr(exc, "error_details", details)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         details = {"retry_after": math.ceil(exc.wait), **getattr(exc, "error_details", {})}
     response.data = error_body(

@@ -61,6 +61,14 @@ class RateLimited(exceptions.Throttled):
         self.error_details = {"scope": scope, "window": window.name, "limit": window.limit}
 
 
+def plan_of(request) -> keys.Limits | None:
+    """The caller's plan, for what it may ask (page size, depth, cursors); None: no limits."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    counted = getattr(request, "rate_limit", None)
+    return counted.caller.limits if counted is not None else caller_of(request).limits
+
+
 def caller_of(request) -> Caller:
     record = getattr(request, "auth", None)
     if isinstance(record, keys.KeyRecord):

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.views import APIView
 
 from ..access.authentication import APIKeyAuthentication
-from ..access.throttles import PlanThrottle, RateLimitHeaders, search_units, usage
+from ..access.throttles import PlanThrottle, RateLimitHeaders, plan_of, search_units, usage
 from ..caching import cached_response
 from ..errors import TickerNotFound
 from ..history import price_history
@@ -93,7 +93,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     )
     def list(self, request):
         query = parse_screen(request.query_params)
-        paging = parse_paging(request.query_params, query.ordering)
+        paging = parse_paging(request.query_params, query.ordering, plan_of(request))
         # Links are absolute: the body depends on the scheme and host it was asked for.
         base = request.build_absolute_uri(request.path)
 

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from rest_framework import exceptions
 
 from ..errors import InvalidParameter
 from .fields import BY_NAME, Kind, SortKey
@@ -155,16 +156,40 @@ class Paging:
         return {"page_size": self.size, "page": self.page}
 
 
-def page_size(params) -> int:
+class PlanLimit(exceptions.PermissionDenied):
+    """403: the request is valid, but more than the caller's plan includes."""
+
+    default_code = "plan_limit"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.error_details = {parameter: [message]}
+
+
+def page_size(params, cap: int | None = None) -> int:
     default = settings.API_PAGE_SIZE
-    return min(_positive_int(params, "page_size", default), settings.API_MAX_PAGE_SIZE)
+    cap = settings.API_MAX_PAGE_SIZE if cap is None else min(cap, settings.API_MAX_PAGE_SIZE)
+    return min(_positive_int(params, "page_size", default), cap)
 
 
-def parse_paging(params, sort: SortKey) -> Paging:
-    """Page number or cursor, validated; every error is a 400 naming its parameter."""
-    size = page_size(params)
+def parse_paging(params, sort: SortKey, plan=None) -> Paging:
+    """
+    Page number or cursor, validated; every error is a 400 naming its parameter. ``plan``
+    (the caller's ``Limits``) caps the page size as API_MAX_PAGE_SIZE does, and may refuse
+    deep pages and cursors (403 ``plan_limit``).
+    """
+    size = page_size(params, plan.max_page_size if plan else None)
     if CURSOR_PARAM in params:
+        if plan is not None and not plan.cursor_paging:
+            raise PlanLimit(CURSOR_PARAM, f"The {plan.name} plan does not include cursor paging.")
         token = params.get(CURSOR_PARAM, "")
         position = Position.decode(token, sort) if token else None
         return Paging(size=size, cursor_mode=True, position=position)
-    return Paging(size=size, page=_positive_int(params, "page", 1))
+    page = _positive_int(params, "page", 1)
+    if plan is not None and plan.max_page is not None and page > plan.max_page:
+        raise PlanLimit(
+            "page",
+            f"The {plan.name} plan pages at most {plan.max_page} pages deep; narrow the screen "
+            "with filters.",
+        )
+    return Paging(size=size, page=page)
