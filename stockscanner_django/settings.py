@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above ConditionalGetMiddleware: its 304s keep the caller's limit headers.
+    "stocks.access.throttles.RateLimitHeadersMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -333,7 +335,12 @@ CORS_EXPOSE_HEADERS = [
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "RateLimit",
+    "RateLimit-Policy",
 ]
+# The admin's one-time messages (a new API key among them) stay on the server, not in a
+# readable cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CORS_ALLOW_HEADERS = [*default_headers, "x-api-key", "x-request-id", "if-none-match"]
 
 # ------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ page of another origin: 403; a publishable key asking to change anything: 403.
 
 from __future__ import annotations
 
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS
 
-from . import keys
+from . import keys, throttles
 from .origins import request_origin
 
 
@@ -40,18 +41,27 @@ class APIKeyUser:
 
 
 class APIKeyAuthentication(BaseAuthentication):
+    @sensitive_variables("given")
     def authenticate(self, request):
         given = keys.key_from(request)
         if given is None:
             return None
-        record = keys.verify(given)
+        try:
+            record = self._check(request, keys.verify(given))
+        except exceptions.APIException:
+            throttles.charge_refused_credentials(request)  # 429 once the subnet is spent
+            raise
+        keys.touch(record)
+        return APIKeyUser(record), record
+
+    @staticmethod
+    def _check(request, record: keys.KeyRecord) -> keys.KeyRecord:
         origin = request_origin(request)
         if record.origins and origin is not None and origin not in record.origins:
             raise OriginNotAllowed(f"This API key may not be used from {origin}.")
         if record.publishable and request.method not in SAFE_METHODS:
             raise exceptions.PermissionDenied("A publishable API key is read-only.")
-        keys.touch(record)
-        return APIKeyUser(record), record
+        return record
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) with WWW-Authenticate when a key is refused.

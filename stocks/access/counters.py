@@ -8,7 +8,9 @@ last unit, as they can with a read-modify-write (DRF's own throttle). Without Re
 same runs under a lock in this process's memory (the embedded default: one process).
 
 If Redis fails, the request is allowed (fail open: limits protect capacity, an outage of
-the counters must not become an outage of the API) and one warning is logged per minute.
+the counters must not become an outage of the API) and one warning is logged per minute;
+for the next REDIS_RETRY_SECONDS requests are let through without asking, so a Redis that
+hangs costs one request its socket timeout, not every request.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from django.core.cache import cache
 logger = logging.getLogger("stocks.access")
 
 WARN_EVERY_SECONDS = 60.0
+REDIS_RETRY_SECONDS = 5.0
+LOCAL_MAX_COUNTERS = 100_000
 
-# KEYS: one counter per window; ARGV: cost, then per window its limit and lifetime.
+# KEYS: one counter per window; ARGV: cost, then per window its limit and the Unix time its
+# window ends (the counter expires then, however late in the window it was created).
 # Answers {allowed (0/1), index of the refusing window (1-based, 0: none), used...}.
 _SCRIPT = """
 local cost = tonumber(ARGV[1])
@@ -43,7 +48,7 @@ end
 for i, key in ipairs(KEYS) do
   used[i] = redis.call('INCRBY', key, cost)
   if used[i] == cost or redis.call('TTL', key) < 0 then
-    redis.call('EXPIRE', key, ARGV[2 * i + 1])
+    redis.call('EXPIREAT', key, ARGV[2 * i + 1])
   end
 end
 return {1, 0, unpack(used)}
@@ -85,16 +90,21 @@ def peek(windows: list[Window], *, now: float | None = None) -> Count:
 
 
 def _count(windows: list[Window], cost: int, now: float) -> Count:
+    global _redis_down_until
     keys = [f"{window.key}:{window.seconds}:{window.index(now)}" for window in windows]
     if _redis_backend():
+        uncounted = Count(True, tuple(0 for _ in windows), None, counted=False)
+        if time.monotonic() < _redis_down_until:
+            return uncounted
         try:
             answer = _redis_script()(
                 keys=[cache.make_key(key) for key in keys],
-                args=[cost, *(v for w in windows for v in (w.limit, w.seconds + 1))],
+                args=[cost, *(v for w in windows for v in (w.limit, w.resets_at(now) + 1))],
             )
         except Exception as exc:  # noqa: BLE001 - any failure of the counters: fail open
+            _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
             _warn(exc)
-            return Count(True, tuple(0 for _ in windows), None, counted=False)
+            return uncounted
         allowed, refused, *used = (int(value) for value in answer)
         return Count(bool(allowed), tuple(used), windows[refused - 1] if refused else None, True)
     return _local.count(keys, windows, cost, now)
@@ -107,8 +117,11 @@ class _LocalCounters:
 
     def count(self, keys: list[str], windows: list[Window], cost: int, now: float) -> Count:
         with self._lock:
-            if len(self._counts) > 100_000:
+            if len(self._counts) > LOCAL_MAX_COUNTERS:
                 self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                if len(self._counts) > LOCAL_MAX_COUNTERS // 2:  # all live: oldest out
+                    kept = list(self._counts.items())[-(LOCAL_MAX_COUNTERS // 2) :]
+                    self._counts = dict(kept)
             used = [self._used(key, now) for key in keys]
             for window, n in zip(windows, used, strict=True):
                 if n + cost > window.limit:
@@ -132,11 +145,14 @@ class _LocalCounters:
 _local = _LocalCounters()
 _script = None
 _warned_at = -1e9
+_redis_down_until = 0.0
 
 
 def reset_local() -> None:
-    """Forget this process's counters (tests)."""
+    """Forget this process's counters and any Redis failure (tests)."""
+    global _redis_down_until
     _local.clear()
+    _redis_down_until = 0.0
 
 
 def _redis_backend() -> bool:

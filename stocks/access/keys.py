@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,11 +23,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 
 from ..cache_namespaces import cache_key
 from .models import APIKey, Plan
-from .origins import parse_origins, request_origin
+from .origins import InvalidOrigin, parse_origins, request_origin
 
 logger = logging.getLogger("stocks.access")
 
@@ -108,12 +110,18 @@ def key_from(request) -> str | None:
     return key.strip()
 
 
+# Hashed for an unknown prefix too, so the time taken does not tell which prefixes exist.
+_NO_SUCH_KEY = APIKey.objects.key_generator.hash("00000000." + "0" * 32)
+
+
+@sensitive_variables("key")
 def verify(key: str) -> KeyRecord:
     """The record of a usable key, or InvalidKey saying why not."""
     if not KEY_PATTERN.fullmatch(key):
         raise InvalidKey("Malformed API key: expected <8 characters>.<32 characters>.")
     record = _record(key[:8])
-    if record is None or not APIKey.objects.key_generator.verify(key, record.hashed_key):
+    hashed = _NO_SUCH_KEY if record is None else record.hashed_key
+    if not APIKey.objects.key_generator.verify(key, hashed) or record is None:
         raise InvalidKey("Unknown API key.")
     if record.revoked:
         raise InvalidKey("This API key has been revoked.")
@@ -123,11 +131,25 @@ def verify(key: str) -> KeyRecord:
 
 
 # --- the per-process memo -----------------------------------------------------------------
+# Every memo below is stored only if no forget() ran while it was being read from the
+# database (the generation is unchanged), so a revocation made in this process can never be
+# undone by a read that started before it.
 
-_memo: dict[str, tuple[KeyRecord | None, float]] = {}
-_touched: dict[str, float] = {}  # prefix -> monotonic time this process last wrote last_used
+_memo: OrderedDict[str, tuple[KeyRecord | None, float]] = OrderedDict()
+_touched: OrderedDict[str, float] = OrderedDict()  # prefix -> when this process wrote last_used
 _lock = threading.Lock()
-_MEMO_MAX = 10_000  # prefixes remembered (unknown ones too, so guessing costs no query)
+_generation = 0
+_MEMO_MAX = 10_000  # prefixes remembered, least recently used out (unknown ones too)
+
+
+def _remember(memo: OrderedDict, prefix: str, value, generation: int) -> None:
+    with _lock:
+        if generation != _generation:
+            return
+        memo[prefix] = value
+        memo.move_to_end(prefix)
+        while len(memo) > _MEMO_MAX:
+            memo.popitem(last=False)
 
 
 def _record(prefix: str) -> KeyRecord | None:
@@ -135,12 +157,10 @@ def _record(prefix: str) -> KeyRecord | None:
     found = _memo.get(prefix)
     if found is not None and now - found[1] < settings.API_KEY_CACHE_SECONDS:
         return found[0]
+    generation = _generation
     key = APIKey.objects.select_related("plan").filter(prefix=prefix).first()
     record = None if key is None else KeyRecord.of(key)
-    with _lock:
-        if len(_memo) >= _MEMO_MAX:
-            _memo.clear()
-        _memo[prefix] = (record, now)
+    _remember(_memo, prefix, (record, now), generation)
     return record
 
 
@@ -149,8 +169,9 @@ def forget(prefix: str | None = None) -> None:
     Drop remembered records: one key's, or all (a plan changed); and the keys' origins and
     the anonymous plan.
     """
-    global _key_origins, _anonymous
+    global _key_origins, _anonymous, _generation
     with _lock:
+        _generation += 1
         if prefix is None:
             _memo.clear()
         else:
@@ -173,11 +194,14 @@ def anonymous_limits() -> Limits | None:
     known = _anonymous
     if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
         return known[0]
+    generation = _generation
     plan = Plan.objects.filter(slug=ANONYMOUS_PLAN).first()
     if plan is None:
         logger.warning("no %r plan: anonymous callers are not limited", ANONYMOUS_PLAN)
     limits = None if plan is None else Limits.of(plan)
-    _anonymous = (limits, now)
+    with _lock:
+        if generation == _generation:
+            _anonymous = (limits, now)
     return limits
 
 
@@ -189,9 +213,7 @@ def touch(record: KeyRecord) -> None:
     now = time.monotonic()
     if now - _touched.get(record.prefix, -1e9) < LAST_USED_EVERY.total_seconds():
         return
-    if len(_touched) >= _MEMO_MAX:
-        _touched.clear()
-    _touched[record.prefix] = now
+    _remember(_touched, record.prefix, now, _generation)
     claim = cache_key("access", "last-used", record.prefix)
     if not cache.add(claim, 1, timeout=int(LAST_USED_EVERY.total_seconds())):
         return  # another process wrote it this minute
@@ -207,28 +229,46 @@ _key_origins: tuple[frozenset[str], float] | None = None
 
 
 def key_origins() -> frozenset[str]:
-    """Every origin some usable key is bound to (remembered API_KEY_CACHE_SECONDS)."""
+    """
+    Every origin some usable (not revoked, not expired) key is bound to, remembered
+    API_KEY_CACHE_SECONDS. An entry that is not an origin (a row written around the model's
+    validation) is skipped and logged, never an error.
+    """
     global _key_origins
     now = time.monotonic()
     known = _key_origins
     if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
         return known[0]
+    generation = _generation
     texts = (
         APIKey.objects.filter(revoked=False)
         .exclude(allowed_origins="")
+        .exclude(expiry_date__lte=timezone.now())
         .values_list("allowed_origins", flat=True)
     )
-    origins = frozenset(origin for text in texts for origin in parse_origins(text))
-    _key_origins = (origins, now)
-    return origins
+    origins = set()
+    for text in texts:
+        for item in text.split():
+            try:
+                origins.update(parse_origins(item))
+            except InvalidOrigin:
+                logger.warning("ignoring %r in a key's allowed origins: not an origin", item)
+    found = frozenset(origins)
+    with _lock:
+        if generation == _generation:
+            _key_origins = (found, now)
+    return found
 
 
 def cors_allows(sender, request, **kwargs) -> bool:
     """
-    django-cors-headers' ``check_request_enabled``: a browser page of an origin some key is
-    bound to may call the API (the preflight carries no key, so it cannot be the key's own
-    decision; the request itself is then checked against its key's origins).
+    django-cors-headers' ``check_request_enabled``: on the API's paths (CORS_URLS_REGEX)
+    only, a browser page of an origin some usable key is bound to may call (the preflight
+    carries no key, so it cannot be the key's own decision; the request itself is then
+    checked against its key's origins).
     """
+    if not re.match(settings.CORS_URLS_REGEX, request.path_info):
+        return False
     origin = request_origin(request)
     if origin is None:
         return False

@@ -94,7 +94,14 @@ class APIKey(AbstractAPIKey):
 
     @property
     def origins(self) -> frozenset[str]:
-        return frozenset(parse_origins(self.allowed_origins))
+        """The allowed origins; an entry that is not one (written around clean()) is skipped."""
+        found = set()
+        for item in self.allowed_origins.split():
+            try:
+                found.update(parse_origins(item))
+            except InvalidOrigin:
+                continue
+        return frozenset(found)
 
     def clean(self) -> None:
         super().clean()

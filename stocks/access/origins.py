@@ -45,10 +45,15 @@ def parse_origins(text: str) -> list[str]:
 
 
 def request_origin(request) -> str | None:
-    """The normalised ``Origin`` of a browser request; None without one (or ``null``)."""
+    """
+    The normalised ``Origin`` of a browser request; None without one. ``null`` (a sandboxed
+    page, a file) is kept as it is: no key's origin, so a bound key refuses it.
+    """
     value = request.META.get("HTTP_ORIGIN")
-    if not value or value == "null":
+    if not value:
         return None
+    if value == "null":
+        return value
     try:
         return normalize_origin(value)
     except InvalidOrigin:

@@ -52,20 +52,60 @@ class RateLimited(exceptions.Throttled):
     default_code = "rate_limited"
 
     def __init__(self, scope: str, window: Window, wait: int) -> None:
-        super().__init__(
-            wait=wait,
-            detail=f"Rate limit exceeded: {window.limit} units per {window.name} "
-            f"({scope}). Retry in {wait} s.",
+        # Not Throttled.__init__: it would append its own "Expected available in ..." text.
+        exceptions.APIException.__init__(
+            self,
+            f"Rate limit exceeded: {window.limit} units per {window.name} ({scope}). "
+            f"Retry in {wait} s.",
         )
+        self.wait = wait  # Retry-After (DRF's handler) and details.retry_after (ours)
         # The error body's details (stocks.errors), with retry_after.
         self.error_details = {"scope": scope, "window": window.name, "limit": window.limit}
+
+
+def _store(request, outcome: Outcome | None) -> None:
+    """Keep the outcome on Django's request, where RateLimitHeadersMiddleware finds it."""
+    getattr(request, "_request", request).rate_limit = outcome
+
+
+def _refuse(caller: Caller, count: Count, now: float) -> RateLimited:
+    window = count.refused_by
+    scope = f"{caller.kind} {caller.ident}"
+    return RateLimited(scope, window, wait=max(1, math.ceil(window.resets_at(now) - now)))
+
+
+def _charge(request, caller: Caller, windows: list[Window], cost: int) -> Outcome | None:
+    """Count ``cost`` against ``windows``; the outcome (None: not counted, let through)."""
+    if not windows:
+        return None
+    # More than a window holds could never pass: charge it all, once.
+    cost = min(cost, *(window.limit for window in windows))
+    now = time.time()
+    count = counters.hit(windows, cost, now=now)
+    if not count.counted:  # the counters are unreachable: no numbers to show
+        return None
+    outcome = Outcome(caller, tuple(windows), count, cost, now)
+    _store(request, outcome)
+    if not count.allowed:
+        raise _refuse(caller, count, now)
+    return outcome
+
+
+def charge_refused_credentials(request) -> None:
+    """
+    A request whose key was refused (401/403) still costs its subnet one anonymous unit, so
+    guessing keys is limited like any anonymous use (429 once the subnet's window is spent).
+    """
+    if settings.RATE_LIMITS_ENABLED:
+        caller = Caller("anonymous", client_subnet(request), keys.anonymous_limits())
+        _charge(request, caller, windows_for(caller), 1)
 
 
 def plan_of(request) -> keys.Limits | None:
     """The caller's plan, for what it may ask (page size, depth, cursors); None: no limits."""
     if not settings.RATE_LIMITS_ENABLED:
         return None
-    counted = getattr(request, "rate_limit", None)
+    counted = getattr(getattr(request, "_request", request), "rate_limit", None)
     return counted.caller.limits if counted is not None else caller_of(request).limits
 
 
@@ -137,17 +177,33 @@ class PlanThrottle(BaseThrottle):
         caller = caller_of(request)
         windows = windows_for(caller, realtime=getattr(view, "realtime", False))
         cost_of = getattr(view, "throttle_cost", None)
-        cost = cost_of(request, caller) if cost_of else 1
+        _charge(request, caller, windows, cost_of(request, caller) if cost_of else 1)
+        return True
+
+
+class UsageThrottle(BaseThrottle):
+    """
+    /api/account/usage/ takes nothing from the quota it reports, but is not free for the
+    taking either: a minute window of its own, as large as the plan's.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        if not settings.RATE_LIMITS_ENABLED:
+            return True
+        caller = caller_of(request)
+        if caller.limits is None:
+            return True
+        window = Window(
+            "minute",
+            MINUTE,
+            caller.limits.requests_per_minute,
+            f"throttle:{caller.kind}:{caller.ident}:usage",
+        )
         now = time.time()
-        count = counters.hit(windows, cost, now=now) if windows else None
-        if count is None:
-            return True
-        request.rate_limit = Outcome(caller, tuple(windows), count, cost, now)
-        if count.allowed:
-            return True
-        window = count.refused_by
-        scope = f"{caller.kind} {caller.ident}"
-        raise RateLimited(scope, window, wait=max(1, math.ceil(window.resets_at(now) - now)))
+        count = counters.hit([window], 1, now=now)
+        if count.counted and not count.allowed:
+            raise _refuse(caller, count, now)
+        return True
 
 
 def headers(outcome: Outcome) -> dict[str, str]:
@@ -170,13 +226,20 @@ def headers(outcome: Outcome) -> dict[str, str]:
     }
 
 
-class RateLimitHeaders:
-    """Adds the caller's limit headers to every answer of a limited view, 429s included."""
+class RateLimitHeadersMiddleware:
+    """
+    The caller's limit headers on the final response of a counted request: 200s, 429s,
+    refused keys' 401/403, and the 304 ConditionalGetMiddleware makes of a 200 (it keeps
+    only a few headers of the original, so this sits above it). Never part of a cached body.
+    """
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
         outcome = getattr(request, "rate_limit", None)
-        if outcome is not None and outcome.windows:
+        if outcome is not None:
             for name, value in headers(outcome).items():
                 response[name] = value
         return response

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.views import APIView
 
 from ..access.authentication import APIKeyAuthentication
-from ..access.throttles import PlanThrottle, RateLimitHeaders, plan_of, search_units, usage
+from ..access.throttles import PlanThrottle, UsageThrottle, plan_of, search_units, usage
 from ..caching import cached_response
 from ..errors import TickerNotFound
 from ..history import price_history
@@ -59,13 +59,13 @@ def _stale_before():
     return stale_threshold(timezone.now())
 
 
-class PublicEndpoint(RateLimitHeaders):
+class PublicEndpoint:
     """
     Open to anonymous callers and to API keys, read-only: no session is read, so no CSRF
     check, no ``Vary: Cookie`` splitting shared caches, and nothing per caller in a cached
     body. A key that is given must be valid (401 otherwise). Limited per key or client
     subnet by plan (``stocks.access.throttles``); the limit headers are the caller's own,
-    added after the response cache.
+    added after the response cache (``RateLimitHeadersMiddleware``).
     """
 
     authentication_classes = (APIKeyAuthentication,)
@@ -251,8 +251,10 @@ class MoversView(PublicEndpoint, APIView):
 class AccountUsageView(PublicEndpoint, APIView):
     """The caller's plan and, per window, its limit, use and reset. Costs no quota."""
 
-    throttle_classes = ()
+    throttle_classes = (UsageThrottle,)
 
     @extend_schema(responses=responses(UsageSerializer))
     def get(self, request):
-        return HttpResponse(dumps(usage(request)), content_type="application/json")
+        response = HttpResponse(dumps(usage(request)), content_type="application/json")
+        response["Cache-Control"] = "no-store"  # the caller's own numbers, now
+        return response

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..access import keys
+from ..access.keys import ANONYMOUS_PLAN
 from ..access.models import APIKey, Plan
 
 
@@ -37,14 +38,14 @@ def create_key(
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise KeyRequestInvalid(f"No user {username!r}.")
-    chosen = Plan.objects.filter(slug=plan).first()
+    chosen = Plan.objects.filter(slug=plan).exclude(slug=ANONYMOUS_PLAN).first()
     if chosen is None:
-        slugs = ", ".join(Plan.objects.values_list("slug", flat=True))
+        slugs = ", ".join(Plan.objects.exclude(slug=ANONYMOUS_PLAN).values_list("slug", flat=True))
         raise KeyRequestInvalid(f"No plan {plan!r} (plans: {slugs}).")
     key = APIKey(
         user=user,
         plan=chosen,
-        name=name,
+        name=name[: APIKey._meta.get_field("name").max_length],
         allowed_origins=origins,
         expiry_date=expires,
         publishable=publishable,

@@ -112,3 +112,21 @@ def test_list__states_and_never_the_key(member):
 
 def test_list__none():
     assert run("list_api_keys").out.strip() == "No API keys."
+
+
+def test_create__not_on_the_anonymous_plan(member):
+    result = run("create_api_key", "--user", "alice", "--plan", "anonymous")
+    assert result.code == 2 and "No plan 'anonymous'" in result.error
+
+
+def test_create__long_username_default_name_fits(db):
+    UserFactory(username="u" * 60)
+    report, code = run_json("create_api_key", "--user", "u" * 60, "--plan", "free")
+    assert code == 0 and len(report["name"]) == 50
+
+
+def test_revoke__a_whole_key_names_its_prefix(member):
+    key, secret = make_key(user=member)
+    assert run("revoke_api_key", secret).code == 0
+    key.refresh_from_db()
+    assert key.revoked

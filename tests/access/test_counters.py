@@ -13,6 +13,10 @@ from stocks.access.counters import Window
 
 from ..support.redis import redis_cache_settings
 
+# A day boundary in 2033: counters on Redis expire at their window's end, so "now" must be
+# in the future of the real clock.
+T0 = 1_999_958_400
+
 
 def windows(limit_minute=100, limit_day=1000, tag="t") -> list[Window]:
     return [
@@ -33,7 +37,7 @@ def backend(request, settings):
 
 
 def test_hit__counts_until_the_limit_then_refuses_without_counting(backend):
-    now = 1_000_000.0
+    now = T0 + 30.0
     w = windows(limit_minute=3)
     results = [counters.hit(w, 1, now=now) for _ in range(5)]
     assert [r.allowed for r in results] == [True, True, True, False, False]
@@ -43,7 +47,7 @@ def test_hit__counts_until_the_limit_then_refuses_without_counting(backend):
 
 
 def test_hit__all_or_nothing_across_windows(backend):
-    now = 1_000_000.0
+    now = T0 + 30.0
     w = windows(limit_minute=100, limit_day=2)
     assert counters.hit(w, 2, now=now).allowed
     refused = counters.hit(w, 1, now=now)
@@ -53,24 +57,24 @@ def test_hit__all_or_nothing_across_windows(backend):
 
 def test_hit__a_new_window_starts_from_zero(backend):
     w = windows(limit_minute=1)
-    assert counters.hit(w, 1, now=120.0).allowed
-    assert not counters.hit(w, 1, now=179.9).allowed
-    assert counters.hit(w, 1, now=180.0).allowed  # the next minute (the day goes on: 2)
-    assert counters.peek(w, now=180.0).used == (1, 2)
+    assert counters.hit(w, 1, now=T0 + 120.0).allowed
+    assert not counters.hit(w, 1, now=T0 + 179.9).allowed
+    assert counters.hit(w, 1, now=T0 + 180.0).allowed  # the next minute (the day goes on: 2)
+    assert counters.peek(w, now=T0 + 180.0).used == (1, 2)
 
 
 def test_hit__cost_larger_than_what_is_left_refused(backend):
     w = windows(limit_minute=5)
-    assert counters.hit(w, 4, now=60.0).allowed
-    assert not counters.hit(w, 2, now=60.0).allowed
-    assert counters.hit(w, 1, now=60.0).allowed
+    assert counters.hit(w, 4, now=T0 + 60.0).allowed
+    assert not counters.hit(w, 2, now=T0 + 60.0).allowed
+    assert counters.hit(w, 1, now=T0 + 60.0).allowed
 
 
 @pytest.mark.parametrize("threads", [16, 64])
 def test_hit__exact_under_concurrency(backend, threads):
     """200 concurrent requests with 100 units left: exactly 100 admitted."""
     w = windows(limit_minute=1_000, limit_day=150, tag=f"race{threads}")
-    now = 1_000_000.0
+    now = T0 + 30.0
     for _ in range(50):
         counters.hit(w, 1, now=now)
     start = threading.Barrier(threads)

@@ -51,7 +51,7 @@ def test_parse_origins__commas_newlines_and_duplicates():
     ("header", "origin"),
     [
         (None, None),
-        ("null", None),
+        ("null", "null"),  # never equal to a normal origin: a bound key refuses it
         ("https://Example.com", "https://example.com"),
         ("not an origin", "not an origin"),  # never equal to a normal origin
     ],

@@ -67,3 +67,14 @@ def test_admin__publishable_key_without_origins_refused(admin_client, admin_user
     assert response.status_code == 200  # the form again, with the error
     assert "must name the origins" in response.content.decode()
     assert not APIKey.objects.exists()
+
+
+def test_admin__the_new_key_is_never_in_a_cookie(admin_client, admin_user):
+    plan = Plan.objects.get(slug="basic")
+    response = admin_client.post(
+        "/admin/stocks/apikey/add/",
+        {"name": "cookie check", "user": admin_user.pk, "plan": plan.pk,
+         "allowed_origins": "", "external_id": "", "expiry_date_0": "", "expiry_date_1": ""},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert "messages" not in response.cookies

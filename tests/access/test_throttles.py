@@ -142,12 +142,12 @@ def test_anonymous__forwarded_for_only_through_trusted_proxies(api, stock, limit
 def test_realtime__burst_window_per_second(api, stock, limits, monkeypatch):
     plan("basic", realtime_per_second=2, requests_per_minute=100)
     _, secret = make_key(plan="basic")
-    monkeypatch.setattr(throttles.time, "time", lambda: 1_000_000.25)
+    monkeypatch.setattr(throttles.time, "time", lambda: 1_999_958_400.25)
     assert statuses(api, 3, "/api/realtime/AAPL/", HTTP_X_API_KEY=secret) == [200, 200, 429]
     assert api.get(URL, HTTP_X_API_KEY=secret).status_code == 200  # other endpoints go on
     response = api.get("/api/realtime/AAPL/", HTTP_X_API_KEY=secret)
     assert response.json()["error"]["details"]["window"] == "second"
-    monkeypatch.setattr(throttles.time, "time", lambda: 1_000_001.25)  # the next second
+    monkeypatch.setattr(throttles.time, "time", lambda: 1_999_958_401.25)  # the next second
     assert api.get("/api/realtime/AAPL/", HTTP_X_API_KEY=secret).status_code == 200
 
 

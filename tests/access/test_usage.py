@@ -34,15 +34,17 @@ def test_usage__key_windows_used_and_remaining(api, limits):
     assert reset.second == 0 and reset.microsecond == 0
 
 
-def test_usage__costs_no_quota(api, limits):
-    Plan.objects.filter(slug="free").update(requests_per_minute=1)
+def test_usage__costs_no_quota_but_has_a_window_of_its_own(api, limits):
+    Plan.objects.filter(slug="free").update(requests_per_minute=3)
     _, secret = make_key(plan="free")
     for _ in range(3):
         response = api.get(USAGE, HTTP_X_API_KEY=secret)
         assert response.status_code == 200
-    assert api.get("/api/market/sectors/", HTTP_X_API_KEY=secret).status_code == 200
+        assert response["Cache-Control"] == "no-store"
     minute = next(w for w in response.json()["windows"] if w["name"] == "minute")
     assert minute["used"] == 0
+    assert api.get(USAGE, HTTP_X_API_KEY=secret).status_code == 429  # its own minute is spent
+    assert api.get("/api/market/sectors/", HTTP_X_API_KEY=secret).status_code == 200
 
 
 def test_usage__anonymous_sees_its_subnet(api, limits):

@@ -32,7 +32,9 @@ class Command(OperatorCommand):
     exit_codes = "0 revoked, 1 it was already revoked, 2 failed (no key with that prefix)"
 
     def add_arguments(self, parser):
-        parser.add_argument("prefix", help="The key's prefix (its first 8 characters).")
+        parser.add_argument(
+            "prefix", help="The key's prefix (its first 8 characters; a whole key will do)."
+        )
 
     def perform(self, *, prefix, **options) -> Revoked:
         try:
