@@ -20,6 +20,8 @@ from celery.schedules import crontab
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from . import guards
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -36,12 +38,21 @@ PRODUCTION = DJANGO_ENV == "production"
 
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-stockscanner-embedded-default-do-not-use"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
-if PRODUCTION and (SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32):
+if PRODUCTION and (problem := guards.weak_secret(SECRET_KEY, min_length=50)):
     raise ImproperlyConfigured(
-        "DJANGO_ENV=production needs DJANGO_SECRET_KEY set to a random value of 32+ characters."
+        "DJANGO_ENV=production needs DJANGO_SECRET_KEY set to a random value of 50+ "
+        f"characters; this one {problem}."
     )
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off when DJANGO_ENV=production.")
+
+# Proxies of ours in front of the app (nginx: 1). Only through them are X-Forwarded-For
+# (the client address: limits, lockouts) and X-Forwarded-Proto (https) believed.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must not be negative.")
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS",
     default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
@@ -280,11 +291,7 @@ if API_KEY_CACHE_SECONDS < 0:
 # Plans' limits on the public API (stocks/access/throttles.py). false: nobody is limited
 # (for a private deployment; the tests switch them on where they are the subject).
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
-# Anonymous callers are limited per client subnet; their address is taken from
-# X-Forwarded-For only through this many proxies of ours (0: the socket's peer address).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT < 0:
-    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must not be negative.")
+# Anonymous callers are limited per client subnet (the address: TRUSTED_PROXY_COUNT).
 # While the 1-minute load average per core is above this, anonymous limits are multiplied
 # by ANON_OVERLOAD_FACTOR.
 ANON_OVERLOAD_LOAD_PER_CORE = env.float("ANON_OVERLOAD_LOAD_PER_CORE", default=2.0)
@@ -361,11 +368,16 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT > 0:  # a client's own X-Forwarded-Proto is never believed
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+    )
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 
 # ------------------------------------------------------------------------------
 # E-mail and admins (500s are mailed to ADMINS)
@@ -398,6 +410,10 @@ SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
 # Health checks (stocks/health)
 # ------------------------------------------------------------------------------
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+if PRODUCTION and HEALTH_TOKEN and (problem := guards.weak_secret(HEALTH_TOKEN, min_length=32)):
+    raise ImproperlyConfigured(
+        f"HEALTH_TOKEN must be a random value of 32+ characters; it {problem}."
+    )
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
 HEALTH_DISK_MIN_FREE_PERCENT = env.float("HEALTH_DISK_MIN_FREE_PERCENT", default=10.0)
 HEALTH_DISK_CRITICAL_FREE_PERCENT = env.float("HEALTH_DISK_CRITICAL_FREE_PERCENT", default=3.0)
@@ -419,7 +435,7 @@ _handlers = {
     "console": {
         "class": "logging.StreamHandler",
         "formatter": LOG_FORMAT,
-        "filters": ["request_id"],
+        "filters": ["request_id", "one_line"],  # one_line: no traceback for a bad Host
     },
     "mail_admins": {
         "class": "django.utils.log.AdminEmailHandler",
@@ -432,7 +448,7 @@ if LOG_FILE:
         "class": "logging.handlers.WatchedFileHandler",
         "filename": LOG_FILE,
         "formatter": LOG_FORMAT,
-        "filters": ["request_id"],
+        "filters": ["request_id", "one_line"],
     }
 
 LOGGING = {
@@ -440,6 +456,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "stocks.logging.RequestIdFilter"},
+        "one_line": {"()": "stocks.logging.OneLine"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from urllib.parse import urlencode
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from stocks.models import Stock
 from stocks.querysets import StockQuerySet
 from stocks.screen import select
+from stocks.screen.paging import seal
 
 from .factories import StockFactory
 
@@ -367,9 +367,7 @@ ENDPOINTS = [
     "/api/market/sectors/",
     "/api/stocks/fields/",
 ]
-_NAN_CURSOR = base64.urlsafe_b64encode(
-    json.dumps({"v": "nan", "t": "A", "b": False, "o": "pe_ratio"}).encode()
-).decode()
+_NAN_CURSOR = seal({"v": "nan", "t": "A", "b": False, "o": "pe_ratio"})
 SQL = "' OR 1=1 --"
 DROP = '"; DROP TABLE stocks_stock; --'
 _PARAMS = ("q", "sector", "tickers", "ordering", "fields", "kind", "interval", "period", "start")

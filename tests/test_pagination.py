@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
 
 from stocks.models import Stock
+from stocks.screen.paging import seal
 
 from .factories import StockFactory
 
@@ -46,6 +48,11 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 def encode_cursor(payload) -> str:
+    """A cursor with any payload, signed as ours are: the checks behind the signature."""
+    return seal(payload)
+
+
+def unsigned_cursor(payload) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
@@ -434,6 +441,25 @@ def test_cursor_stability__previous_after_insert(api, cursor_stocks):
 
 
 # --- bad cursors --------------------------------------------------------------------------
+
+
+def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
+    """Only cursors this server signed are read: any change to one is a 400."""
+    first = api.get(URL, {"cursor": "", "ordering": "ticker", "page_size": 2}).json()
+    token = parse_qs(urlsplit(first["next"]).query)["cursor"][0]
+    assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200
+    body, signature = token.rsplit(":", 1)
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    forged = {**payload, "t": "A"}
+    for bad in (
+        unsigned_cursor(payload),  # the format before cursors were signed
+        unsigned_cursor(forged) + ":" + signature,  # altered, old signature
+        body + ":" + signature[::-1],
+        body,
+    ):
+        response = api.get(URL, {"cursor": bad, "ordering": "ticker"})
+        error = assert_error(response, 400, "invalid")
+        assert error["details"] == {"cursor": ["Invalid cursor."]}
 
 
 @pytest.mark.parametrize(

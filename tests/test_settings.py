@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GOOD_KEY = "k" * 50
+GOOD_KEY = "q8Vz3LmP0xKf7RtY2wHn5JdC9sGb4UaE1oNiXe6TyQc8ZrMvBk"  # random, 50 characters
 PRINT = (
     # Settings only, no django.setup(): the MySQL case must not need mysqlclient installed.
     "from django.conf import settings as s; "
@@ -97,3 +97,101 @@ def test_settings__every_variable_documented():
     example = (ROOT / ".env.example").read_text()
     assert sorted(v for v in variables if f"`{v}`" not in readme) == []
     assert sorted(v for v in variables if f"\n{v}=" not in example) == []
+
+
+def _production(**env) -> subprocess.CompletedProcess:
+    base = {
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": GOOD_KEY,
+        "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    }
+    return _run(**{**base, **env})
+
+
+def _example_value(name: str) -> str:
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{name} is not in .env.example")
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("a" * 50, "not random enough"),
+        ("ab" * 40, "not random enough"),
+        ("k3y" * 20, "not random enough"),
+        ("q8Vz3LmP0xKf7RtY2wHn5JdC9sGb4U", "shorter than 50"),
+        ("django-insecure-" + "q8Vz3LmP0xKf7RtY2wHn5JdC9sGb4UaE1oNiXe6Ty", "insecure"),
+        (None, "placeholder"),  # the one in .env.example
+    ],
+)
+def test_production__refuses_weak_secrets(secret, why):
+    result = _production(DJANGO_SECRET_KEY=secret or _example_value("DJANGO_SECRET_KEY"))
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr and why in result.stderr
+
+
+def test_production__refuses_debug():
+    result = _production(DJANGO_DEBUG="true")
+    assert result.returncode != 0 and "DJANGO_DEBUG must be off" in result.stderr
+
+
+@pytest.mark.parametrize("token", [None, "short-token", "x" * 40])
+def test_production__refuses_a_weak_or_example_health_token(token):
+    result = _production(HEALTH_TOKEN=token or _example_value("HEALTH_TOKEN"))
+    assert result.returncode != 0 and "HEALTH_TOKEN" in result.stderr
+
+
+def test_production__a_random_health_token_is_fine():
+    result = _production(HEALTH_TOKEN="Wm4rT8yQ2vLs9Kd3Hf6Jb1Xc5Pn7Zg0Ae")
+    assert result.returncode == 0, result.stderr
+
+
+SHOW_PROXY_HEADER = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+)
+
+
+@pytest.mark.parametrize(("proxies", "trusted"), [("0", False), ("1", True)])
+def test_production__forwarded_proto_only_through_a_proxy(proxies, trusted):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="stockscanner_django.settings", DJANGO_ENV="production",
+        DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="api.example.com",
+        TRUSTED_PROXY_COUNT=proxies,
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_PROXY_HEADER], cwd=ROOT, env=clean, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert ("HTTP_X_FORWARDED_PROTO" in done.stdout) is trusted
+
+
+# The production environment README.md documents ("Production"), as check --deploy sees it.
+DOCUMENTED_PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "DJANGO_SECRET_KEY": GOOD_KEY,
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "TRUSTED_PROXY_COUNT": "1",
+    "DJANGO_SECURE_SSL_REDIRECT": "true",
+    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "DJANGO_SECURE_HSTS_PRELOAD": "true",
+}
+
+
+def test_check_deploy__clean_with_the_documented_production_environment():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="stockscanner_django.settings", **DOCUMENTED_PRODUCTION)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=clean, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    readme = (ROOT / "README.md").read_text()
+    for name, value in DOCUMENTED_PRODUCTION.items():
+        if name not in {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"}:
+            assert f"{name}={value}" in readme, name

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from rest_framework import exceptions
 
 from ..errors import InvalidParameter
@@ -92,6 +93,18 @@ def _cursor_value(kind: Kind, raw: Any) -> Any:
     return value
 
 
+# Cursors are signed (HMAC-SHA256 with SECRET_KEY): a forged or altered one is a 400 before
+# its contents are read. Rotating SECRET_KEY ends the cursors in flight (a 400; clients
+# start again from the first page).
+_SIGNER = signing.Signer(salt="stocks.screen.cursor", algorithm="sha256")
+
+
+def seal(payload: Any) -> str:
+    """A cursor token: the payload as URL-safe base64, and its signature."""
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return _SIGNER.sign(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a cursor points: (ordering value, ticker), and which way it reads."""
@@ -102,21 +115,27 @@ class Position:
     ordering: str
 
     def encode(self) -> str:
-        payload = {
-            "v": None if self.value is None else str(self.value),
-            "t": self.ticker,
-            "b": self.backwards,
-            "o": self.ordering,
-        }
-        raw = json.dumps(payload, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return seal(
+            {
+                "v": None if self.value is None else str(self.value),
+                "t": self.ticker,
+                "b": self.backwards,
+                "o": self.ordering,
+            }
+        )
 
     @classmethod
     def decode(cls, token: str, sort: SortKey) -> Position:
         if len(token) > MAX_CURSOR_LENGTH:
             raise _invalid_cursor()
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            body = _SIGNER.unsign(token)
+        except signing.BadSignature:
+            raise _invalid_cursor() from None
+        # Signed by us, and still checked as if it were not: a leaked SECRET_KEY must not
+        # turn into unbounded work either.
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             payload = json.loads(raw)
             value, ticker = payload["v"], payload["t"]
             backwards, ordering = payload["b"], str(payload["o"])
