@@ -299,6 +299,10 @@ ANON_OVERLOAD_FACTOR = env.float("ANON_OVERLOAD_FACTOR", default=0.5)
 if not 0 < ANON_OVERLOAD_FACTOR <= 1:
     raise ImproperlyConfigured("ANON_OVERLOAD_FACTOR must be above 0 and at most 1.")
 
+# The largest request body read (POST /api/stocks/screen/ needs about 10 KB for 500
+# tickers; the admin's forms far less): a larger one is a 400 before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 

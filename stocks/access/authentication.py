@@ -40,6 +40,14 @@ class APIKeyUser:
         return f"api-key:{self.key.prefix}"
 
 
+def _reads(request) -> bool:
+    """A safe method, or a POST that only reads (a view's ``read_only_actions``)."""
+    if request.method in SAFE_METHODS:
+        return True
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return getattr(view, "action", None) in getattr(view, "read_only_actions", ())
+
+
 class APIKeyAuthentication(BaseAuthentication):
     @sensitive_variables("given")
     def authenticate(self, request):
@@ -59,7 +67,7 @@ class APIKeyAuthentication(BaseAuthentication):
         origin = request_origin(request)
         if record.origins and origin is not None and origin not in record.origins:
             raise OriginNotAllowed(f"This API key may not be used from {origin}.")
-        if record.publishable and request.method not in SAFE_METHODS:
+        if record.publishable and not _reads(request):
             raise exceptions.PermissionDenied("A publishable API key is read-only.")
         return record
 

@@ -14,9 +14,11 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
 from rest_framework.exceptions import ValidationError
 
 from ..screen import fields as registry
@@ -257,3 +259,50 @@ def screen_parameters() -> list[OpenApiParameter]:
             "next/previous.",
         ),
     ]
+
+
+# --- the screen as a JSON body (POST /api/stocks/screen/) ------------------------------------
+
+
+class InvalidBody(exceptions.ValidationError):
+    pass
+
+
+_BODY_VALUE = "Must be a string, a number, a boolean or a list of strings."
+
+
+def body_params(data) -> QueryDict:
+    """
+    A JSON object of screen parameters as the query string would carry them: strings as
+    they are, numbers as written, booleans as true/false, a list of tickers joined by
+    commas. Anything else is a 400 naming the parameter.
+    """
+    if not isinstance(data, dict):
+        raise InvalidBody({"non_field_errors": ["Send the screen's parameters as a JSON object."]})
+    params = QueryDict(mutable=True)
+    for name, value in data.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float | str):
+            text = str(value)
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            text = ",".join(value)
+        elif value is None:
+            continue
+        else:
+            raise InvalidBody(
+                {str(name): ["Must be a string, a number, a boolean or a list of strings."]}
+            )
+        params[str(name)] = text
+    return params
+
+
+def screen_body():
+    """The POST body's schema: the GET parameters as the properties of one object."""
+    properties = {}
+    for parameter in screen_parameters():
+        schema = parameter.type if isinstance(parameter.type, dict) else {"type": "string"}
+        if parameter.name == "tickers":
+            schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        properties[parameter.name] = {**schema, "description": parameter.description}
+    return {"application/json": {"type": "object", "properties": properties}}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -78,6 +79,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     lookup_field = "ticker"
     lookup_value_regex = TICKER_PATH_PATTERN
     schema = EnvelopeSchema()
+    read_only_actions = ("screen",)  # a POST that reads: publishable keys may use it
 
     def throttle_cost(self, request, caller) -> int:
         """A search costs the plan's search_cost times its query's units; all else 1."""
@@ -92,10 +94,25 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
     )
     def list(self, request):
-        query = parse_screen(request.query_params)
-        paging = parse_paging(request.query_params, query.ordering, plan_of(request))
+        return self._screen(request, request.query_params)
+
+    @extend_schema(
+        operation_id="stocks_screen",
+        request=parameters.screen_body(),
+        responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
+        description="The screen of GET /api/stocks/, its parameters in a JSON body: for a "
+        "screen too long for a URL (hundreds of tickers). The answer and its links are "
+        "the list's; to page, POST again with the link's page or cursor.",
+    )
+    @action(detail=False, methods=["post"], url_path="screen")
+    def screen(self, request):
+        return self._screen(request, parameters.body_params(request.data))
+
+    def _screen(self, request, params):
+        query = parse_screen(params)
+        paging = parse_paging(params, query.ordering, plan_of(request))
         # Links are absolute: the body depends on the scheme and host it was asked for.
-        base = request.build_absolute_uri(request.path)
+        base = request.build_absolute_uri(reverse("api:stock-list"))
 
         def render(version):
             result = select.run(query, paging, version=version, stale_before=_stale_before())
