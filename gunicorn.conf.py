@@ -20,10 +20,12 @@ keepalive = 5
 # Recycle workers now and then so slow leaks cannot grow without bound.
 max_requests = GUNICORN["max_requests"]
 max_requests_jitter = GUNICORN["max_requests_jitter"]
-# No cap on the request line (0; gunicorn's largest finite cap is 8190 bytes): a screen of
-# 500 share-class tickers is longer, and an over-long query string must reach Django to be
-# answered with the JSON error, not gunicorn's HTML 400. The load balancer bounds requests.
-limit_request_line = 0
+# The request line is capped (gunicorn's largest cap, 8190 bytes): an unbounded one is
+# read in quadratic time. nginx in front (deploy/nginx) caps it first, at 8 KB, and answers
+# the JSON 414; a screen longer than a URL goes as POST /api/stocks/screen/. Called
+# directly, gunicorn answers an over-long line with its own (HTML) 400: run it behind the
+# proxy.
+limit_request_line = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
