@@ -59,14 +59,9 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout
 
 
-@contextmanager
-def live_app(tmp_path: Path, *, setup: str = "", workers: int = 1, **env_vars) -> Iterator[LiveApp]:
-    """
-    A fresh SQLite database, migrated; ``setup`` run in ``manage.py shell`` (its stdout is
-    kept); then gunicorn with gunicorn.conf.py, answering on a free port.
-    """
-    port = free_port()
-    env = {
+def app_env(tmp_path: Path, port: int, *, workers: int = 1, **env_vars) -> dict:
+    """The environment of one gunicorn instance of the app, on ``tmp_path``'s database."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings",
         "DJANGO_ENV": "development",
@@ -79,23 +74,63 @@ def live_app(tmp_path: Path, *, setup: str = "", workers: int = 1, **env_vars) -
         "GUNICORN_MAX_REQUESTS": "0",
         **env_vars,
     }
+
+
+def prepare(env: dict, setup: str = "") -> str:
+    """Migrate the database of ``env`` and run ``setup`` in ``manage.py shell``: its output."""
     manage(env, "migrate", "--noinput", "-v0")
-    output = manage(env, "shell", "-c", setup) if setup else ""
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", WSGI_APP],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    app = LiveApp(port, f"http://127.0.0.1:{port}", output, log_path)
-    try:
+    return manage(env, "shell", "-c", setup) if setup else ""
+
+
+class Instance:
+    """One gunicorn of the app, started, stopped and restarted on its own port."""
+
+    def __init__(self, env: dict, port: int, log_path: Path) -> None:
+        self.env, self.port, self.log_path = env, port, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Instance:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", WSGI_APP],
+                cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: kill() ends master and workers
+            )  # fmt: skip
         deadline = time.monotonic() + START_SECONDS
-        while get(port, "/health/live/") != 200:
-            assert process.poll() is None, app.log()
-            assert time.monotonic() < deadline, app.log()
+        while get(self.port, "/health/live/") != 200:
+            assert self.process.poll() is None, self.log()
+            assert time.monotonic() < deadline, self.log()
             time.sleep(0.1)
-        yield app
+        return self
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as a rolling restart sends it; the exit code once it has drained."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """kill -9 of the master and every worker."""
+        if self.process is not None and self.process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def live_app(tmp_path: Path, *, setup: str = "", workers: int = 1, **env_vars) -> Iterator[LiveApp]:
+    """
+    A fresh SQLite database, migrated; ``setup`` run in ``manage.py shell`` (its stdout is
+    kept); then gunicorn with gunicorn.conf.py, answering on a free port.
+    """
+    port = free_port()
+    env = app_env(tmp_path, port, workers=workers, **env_vars)
+    output = prepare(env, setup)
+    instance = Instance(env, port, tmp_path / "gunicorn.log")
+    try:
+        instance.start()
+        yield LiveApp(port, f"http://127.0.0.1:{port}", output, instance.log_path)
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        instance.kill()
