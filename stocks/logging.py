@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from .request_context import request_id
 
@@ -26,4 +28,38 @@ class OneLine(logging.Filter):
         if record.name.startswith(self.PREFIX):
             record.exc_info = None
             record.exc_text = None
+        return True
+
+
+class OncePerInterval(logging.Filter):
+    """
+    A dependency that fails fails for every request: keep the first record of an outage,
+    then one per ``seconds`` saying how many were dropped meanwhile, without tracebacks
+    (the exception's type and message are in the line).
+    """
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._last = -1e18
+        self._dropped = 0
+        self._lock = threading.Lock()
+        self.clock = time.monotonic  # a seam for the tests
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.clock()
+        with self._lock:
+            if now - self._last < self.seconds:
+                self._dropped += 1
+                return False
+            dropped, self._dropped, self._last = self._dropped, 0, now
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        if dropped:
+            record.msg = f"{record.getMessage()} ({dropped} more in the last {self.seconds:g} s)"
+            record.args = ()
         return True

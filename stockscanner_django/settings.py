@@ -193,6 +193,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 # Cache (and, later, throttle counters)
 # ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -201,14 +202,19 @@ if REDIS_URL:
             "KEY_PREFIX": "stockscanner",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                # A Redis that hangs costs each call this much at most (it answers in well
+                # under a millisecond when it is well).
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 # Redis down must not take the API down: reads miss, writes are dropped.
                 "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    # Each ignored error is logged on this logger, which keeps one line a minute with a
+    # count of the others (stocks.logging.OncePerInterval), not a traceback per call.
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "stocks.cache_errors"
 else:
     CACHES = {
         "default": {
@@ -461,6 +467,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "stocks.logging.RequestIdFilter"},
         "one_line": {"()": "stocks.logging.OneLine"},
+        "once_a_minute": {"()": "stocks.logging.OncePerInterval", "seconds": 60},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -477,6 +484,8 @@ LOGGING = {
         # which would otherwise mail every 500 twice once django.request propagates.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.request": {"handlers": ["mail_admins"], "level": "ERROR", "propagate": True},
+        # Redis errors the cache ignores: one line a minute, with a count.
+        "stocks.cache_errors": {"filters": ["once_a_minute"], "propagate": True},
     },
 }
 if LOG_FORMAT not in LOGGING["formatters"]:
