@@ -343,7 +343,7 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_ALLOW_METHODS = ["GET", "OPTIONS", "HEAD"]
+CORS_ALLOW_METHODS = ["GET", "OPTIONS", "HEAD", "POST"]  # POST: /api/stocks/screen/ only
 CORS_EXPOSE_HEADERS = [
     "X-Request-ID",
     "X-Response-Time",

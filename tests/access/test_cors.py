@@ -55,3 +55,23 @@ def test_revoked_key__its_origin_no_longer_allowed(api, settings):
     assert preflight(api, SITE)["Access-Control-Allow-Origin"] == SITE
     revoke_key(prefix=key.prefix)
     assert "Access-Control-Allow-Origin" not in preflight(api, SITE)
+
+
+def test_publishable_key__a_browser_may_post_a_screen(api, settings):
+    """The preflight of a JSON POST to /api/stocks/screen/ allows it; the POST answers."""
+    settings.CORS_ALLOWED_ORIGINS = []
+    StockFactory(ticker="AAPL")
+    _, secret = make_key(plan="free", publishable=True, allowed_origins=SITE)
+    answer = api.options(
+        "/api/stocks/screen/",
+        HTTP_ORIGIN=SITE,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,x-api-key",
+    )
+    assert answer["Access-Control-Allow-Origin"] == SITE
+    assert "POST" in answer["Access-Control-Allow-Methods"]
+    response = api.post(
+        "/api/stocks/screen/", {"tickers": ["AAPL"]}, format="json",
+        HTTP_ORIGIN=SITE, HTTP_X_API_KEY=secret,
+    )  # fmt: skip
+    assert response.status_code == 200 and response.json()["count"] == 1
