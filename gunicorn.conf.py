@@ -26,6 +26,11 @@ max_requests_jitter = GUNICORN["max_requests_jitter"]
 # directly, gunicorn answers an over-long line with its own (HTML) 400: run it behind the
 # proxy.
 limit_request_line = 8190
+# Header count: bounded by nginx's header buffers, not by gunicorn's HTML 431 after 100.
+limit_request_fields = 32768
+# Schemes are Django's business (SECURE_PROXY_SSL_HEADER, only with TRUSTED_PROXY_COUNT):
+# gunicorn reads none of the scheme headers a client could write.
+secure_scheme_headers = {}
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"

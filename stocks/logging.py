@@ -60,6 +60,6 @@ class OncePerInterval(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         if dropped:
-            record.msg = f"{record.getMessage()} ({dropped} more in the last {self.seconds:g} s)"
+            record.msg = f"{record.getMessage()} ({dropped} more since the last report)"
             record.args = ()
         return True

@@ -530,3 +530,14 @@ def test_cursor__nothing_before_a_backwards_cursor_gives_the_first_page(api, cur
 
     assert [row["ticker"] for row in body["results"]] == expected_order("price")[:3]
     assert body["next"] and body["previous"] is None
+
+
+def test_cursor__secret_key_rotation(api, cursor_stocks, settings):
+    """A new SECRET_KEY ends the cursors in flight, unless the old one is a fallback."""
+    first = api.get(URL, {"cursor": "", "ordering": "ticker", "page_size": 2}).json()
+    token = parse_qs(urlsplit(first["next"]).query)["cursor"][0]
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-key-" + "Zq8" * 16
+    assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 400
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200

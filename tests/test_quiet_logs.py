@@ -75,7 +75,7 @@ def test_once_per_interval__first_then_one_a_minute_with_a_count():
     clock[0] += 11
     later = _failure()
     assert keep.filter(later)
-    assert later.getMessage().endswith("(999 more in the last 60 s)")
+    assert later.getMessage().endswith("(999 more since the last report)")
 
 
 def test_cache_errors_logger_is_rate_limited_when_redis_is_configured():

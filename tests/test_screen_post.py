@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -77,8 +78,32 @@ def test_get__405(api):
     assert response.status_code == 405 and response["Allow"].startswith("POST")
 
 
-def test_post__a_body_over_64_kb_is_400_json(api):
-    raw = b'{"sector": "' + b"x" * 70_000 + b'"}'
+def test_post__a_body_over_64_kb_is_413_before_it_is_parsed(api):
+    raw = json.dumps({"tickers": [f"T{n:05d}" for n in range(300_000)]}).encode()  # 2.7 MB
+    response = api.generic("POST", URL, raw, content_type="application/json")
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large" and "64 KB" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "parameter", "message"),
+    [
+        ({"sector": ["Energy", "Utilities"]}, "sector", "Must be a string, a number or a boolean."),
+        ({"fields": [1]}, "fields", "Must be a list of strings."),
+        ('{"price_min": 1e400}', "price_min", "Must be a finite number."),
+    ],
+)
+def test_post__lists_only_where_the_parameter_is_a_list(api, body, parameter, message):
+    raw = body if isinstance(body, str) else json.dumps(body)
     response = api.generic("POST", URL, raw, content_type="application/json")
     assert response.status_code == 400
-    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["details"] == {parameter: [message]}
+
+
+def test_post__numbers_as_json_writes_them(api, stocks):
+    body = {"page_size": 5.0, "price_min": 1.5e-3, "price_max": 1e2, "sector": None}
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 200
+    expected = api.get("/api/stocks/", {"page_size": 5, "price_min": "0.0015", "price_max": 100})
+    assert response.json() == expected.json()

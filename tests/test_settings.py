@@ -195,3 +195,25 @@ def test_check_deploy__clean_with_the_documented_production_environment():
     for name, value in DOCUMENTED_PRODUCTION.items():
         if name not in {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"}:
             assert f"{name}={value}" in readme, name
+
+
+def test_guards__real_random_values_are_never_refused():
+    import secrets
+    import uuid
+
+    from django.core.management.utils import get_random_secret_key
+
+    from stockscanner_django.guards import weak_secret
+
+    for _ in range(2000):
+        assert weak_secret(get_random_secret_key(), min_length=50) is None
+        assert weak_secret(secrets.token_urlsafe(50), min_length=50) is None
+        assert weak_secret(secrets.token_hex(16), min_length=32) is None
+        assert weak_secret(uuid.uuid4().hex, min_length=32) is None
+
+
+@pytest.mark.parametrize("value", ["0123456789" * 5, "Ab1!" * 13, "x" * 64])
+def test_guards__patterns_are_refused(value):
+    from stockscanner_django.guards import weak_secret
+
+    assert "not random enough" in weak_secret(value, min_length=32)

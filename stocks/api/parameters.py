@@ -8,9 +8,11 @@ values (every bad one named in one 400), ``schema`` documents them with their re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -268,32 +270,41 @@ class InvalidBody(exceptions.ValidationError):
     pass
 
 
-_BODY_VALUE = "Must be a string, a number, a boolean or a list of strings."
+_BODY_VALUE = "Must be a string, a number or a boolean."
+_LIST_PARAMS = frozenset({"tickers", "fields"})  # the parameters that are lists
 
 
 def body_params(data) -> QueryDict:
     """
     A JSON object of screen parameters as the query string would carry them: strings as
-    they are, numbers as written, booleans as true/false, a list of tickers joined by
-    commas. Anything else is a 400 naming the parameter.
+    they are, numbers in plain decimal notation (a whole float such as 5.0 as 5), booleans
+    as true/false, and for ``tickers`` and ``fields`` a list of strings joined by commas.
+    ``null`` is an absent parameter. Anything else is a 400 naming the parameter.
     """
     if not isinstance(data, dict):
         raise InvalidBody({"non_field_errors": ["Send the screen's parameters as a JSON object."]})
     params = QueryDict(mutable=True)
     for name, value in data.items():
+        name = str(name)
+        if value is None:
+            continue
         if isinstance(value, bool):
             text = "true" if value else "false"
-        elif isinstance(value, int | float | str):
+        elif isinstance(value, int):
             text = str(value)
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidBody({name: ["Must be a finite number."]})
+            text = str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+        elif isinstance(value, str):
+            text = value
+        elif name in _LIST_PARAMS and isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                raise InvalidBody({name: ["Must be a list of strings."]})
             text = ",".join(value)
-        elif value is None:
-            continue
         else:
-            raise InvalidBody(
-                {str(name): ["Must be a string, a number, a boolean or a list of strings."]}
-            )
-        params[str(name)] = text
+            raise InvalidBody({name: [_BODY_VALUE]})
+        params[name] = text
     return params
 
 

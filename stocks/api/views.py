@@ -94,7 +94,7 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
     )
     def list(self, request):
-        return self._screen(request, request.query_params)
+        return self._screen(request, request.query_params, request.path)
 
     @extend_schema(
         operation_id="stocks_screen",
@@ -106,13 +106,14 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"], url_path="screen")
     def screen(self, request):
-        return self._screen(request, parameters.body_params(request.data))
+        list_path = reverse("api:stock-list").rstrip("/") + "/"
+        return self._screen(request, parameters.body_params(request.data), list_path)
 
-    def _screen(self, request, params):
+    def _screen(self, request, params, list_path: str):
         query = parse_screen(params)
         paging = parse_paging(params, query.ordering, plan_of(request))
         # Links are absolute: the body depends on the scheme and host it was asked for.
-        base = request.build_absolute_uri(reverse("api:stock-list"))
+        base = request.build_absolute_uri(list_path)
 
         def render(version):
             result = select.run(query, paging, version=version, stale_before=_stale_before())

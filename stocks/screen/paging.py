@@ -93,16 +93,20 @@ def _cursor_value(kind: Kind, raw: Any) -> Any:
     return value
 
 
-# Cursors are signed (HMAC-SHA256 with SECRET_KEY): a forged or altered one is a 400 before
-# its contents are read. Rotating SECRET_KEY ends the cursors in flight (a 400; clients
-# start again from the first page).
-_SIGNER = signing.Signer(salt="stocks.screen.cursor", algorithm="sha256")
+# Cursors are signed (HMAC-SHA256 with SECRET_KEY, or one of SECRET_KEY_FALLBACKS): a
+# forged or altered one is a 400 before its contents are read. Rotating SECRET_KEY without
+# a fallback ends the cursors in flight (a 400; clients start again from the first page).
+CURSOR_SALT = "stocks.screen.cursor"
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=CURSOR_SALT, algorithm="sha256")  # the settings of now
 
 
 def seal(payload: Any) -> str:
     """A cursor token: the payload as URL-safe base64, and its signature."""
     raw = json.dumps(payload, separators=(",", ":")).encode()
-    return _SIGNER.sign(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return _signer().sign(base64.urlsafe_b64encode(raw).decode().rstrip("="))
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ class Position:
         if len(token) > MAX_CURSOR_LENGTH:
             raise _invalid_cursor()
         try:
-            body = _SIGNER.unsign(token)
+            body = _signer().unsign(token)
         except signing.BadSignature:
             raise _invalid_cursor() from None
         # Signed by us, and still checked as if it were not: a leaked SECRET_KEY must not

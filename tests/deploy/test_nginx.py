@@ -151,3 +151,104 @@ def test_over_64_connections_from_one_address_are_a_json_429(tmp_path):
     refused = next(a for a in answers if a[0] == 429)
     json_error(*refused, 429)
     assert refused[1]["Retry-After"] == "1"
+
+
+def test_request_id__the_clients_kept_else_nginxs_on_every_answer(proxied):
+    status, headers, _ = request(
+        proxied, "GET", "/health/live/", headers={"X-Request-ID": "abc-123"}
+    )
+    assert status == 200 and headers["X-Request-ID"] == "abc-123"  # through the app
+    big = b"{" + b" " * 100_000 + b"}"
+    for given, kept in (("abc-124", True), ("bad id!", False)):
+        status, headers, body = request(proxied, "POST", "/api/stocks/screen/", big, {
+            "Content-Type": "application/json", "X-Request-ID": given,
+        })  # fmt: skip
+        error = json_error(status, headers, body, 413)
+        assert error["request_id"] == headers["X-Request-ID"]
+        assert (headers["X-Request-ID"] == given) is kept
+    # A request line too long to read has no headers yet: nginx's own id, in both places.
+    status, headers, body = request(proxied, "GET", "/api/stocks/?t=" + "x" * 9000)
+    error = json_error(status, headers, body, 414)
+    assert error["request_id"] == headers["X-Request-ID"]
+
+
+def test_client_written_scheme_and_forwarding_headers_never_reach_gunicorn(proxied):
+    """gunicorn answers contradictory scheme headers with an HTML 400: none get through."""
+    status, headers, _ = request(proxied, "GET", "/api/market/sectors/", headers={
+        "X-Forwarded-Ssl": "on", "X-Forwarded-Proto": "https", "Forwarded": "proto=https",
+        "X-Forwarded-Protocol": "ssl",
+    })  # fmt: skip
+    assert status == 200 and headers["Content-Type"] == "application/json"
+
+
+def test_many_headers_are_not_a_gunicorn_html_431(proxied):
+    headers = {f"X-Extra-{n}": "1" for n in range(150)}
+    status, answer_headers, _ = request(proxied, "GET", "/api/market/sectors/", headers=headers)
+    assert status == 200 and answer_headers["Content-Type"] == "application/json"
+
+
+def test_links_keep_the_port_the_client_used(proxied):
+    body = json.loads(request(proxied, "GET", "/api/stocks/?page_size=1&ordering=ticker")[2])
+    assert body["count"] == 0 or body["next"].startswith(f"http://127.0.0.1:{proxied}/api/stocks/")
+
+
+class _Answers503(BaseHTTPRequestHandler):
+    posts = 0
+
+    def do_GET(self):
+        body = b'{"error":{"status":503,"code":"database_unavailable"}}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        type(self).posts += 1
+        self.close_connection = True  # dies without answering
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_apps_own_503_reaches_the_client_and_a_post_is_never_repeated(tmp_path):
+    upstreams = [ThreadingHTTPServer(("127.0.0.1", 0), _Answers503) for _ in range(2)]
+    for server in upstreams:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lines = [f"server 127.0.0.1:{s.server_address[1]} max_fails=1;" for s in upstreams]
+        with nginx(tmp_path, lines) as port:
+            statuses = [request(port, "GET", "/api/stocks/") for _ in range(3)]
+            _Answers503.posts = 0
+            posted = request(
+                port, "POST", "/api/stocks/screen/", b"{}", {"Content-Type": "application/json"}
+            )
+    finally:
+        for server in upstreams:
+            server.shutdown()
+    for status, _, body in statuses:
+        assert status == 503 and json.loads(body)["error"]["code"] == "database_unavailable"
+    assert posted[0] == 502 and _Answers503.posts == 1
+
+
+def test_behind_a_tls_load_balancer__the_documented_production_settings_serve(tmp_path):
+    """
+    TLS ends at a load balancer in front of nginx, which passes on its X-Forwarded-Proto:
+    with the production environment README.md documents, https requests are served (with
+    HSTS), plain http ones redirected, and no redirect loops.
+    """
+    from ..test_settings import DOCUMENTED_PRODUCTION
+
+    env = {**DOCUMENTED_PRODUCTION, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+    with (
+        live_app(tmp_path, **env) as app,
+        nginx(tmp_path, [f"server 127.0.0.1:{app.port};"], "$http_x_forwarded_proto") as port,
+    ):
+        secure = request(
+            port, "GET", "/api/market/sectors/", headers={"X-Forwarded-Proto": "https"}
+        )
+        plain = request(port, "GET", "/api/market/sectors/", headers={"X-Forwarded-Proto": "http"})
+    status, headers, _ = secure
+    assert status == 200
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert plain[0] == 301 and plain[1]["Location"].startswith("https://")

@@ -1,8 +1,11 @@
 """
 Scale-out, shown: two gunicorn instances behind nginx (deploy/nginx), sharing one database.
-Under steady load, kill -9 of one instance, and a rolling restart (SIGTERM to each in turn,
-then started again), lose no request: nginx retries a GET on the other instance, gunicorn
-drains what it has accepted.
+Under steady load a rolling restart (SIGTERM to each in turn, then started again) loses no
+request: gunicorn drains what it has accepted, nginx sends the rest to the other instance.
+kill -9 of one instance refuses no request and answers none with an error: what had not
+reached the dead instance's answer is retried on the other. Only a response being written at
+the instant of the kill is cut short (nginx has sent its headers and cannot retry it): the
+client sees a truncated body, rarely (0 to 3 in about 2,000 here).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class Load:
                 response = connection.getresponse()
                 response.read()
                 status = response.status
+            except http.client.IncompleteRead:
+                status = "truncated"  # cut while the killed instance was writing it
             except (OSError, http.client.HTTPException) as exc:
                 status = type(exc).__name__
             finally:
@@ -93,14 +98,15 @@ def report(what: str, load: Load) -> None:
     print(f"{what}: {total} requests, {failed} not 200, slowest {load.slowest * 1000:.0f} ms")
 
 
-def test_kill_9_of_one_instance_loses_no_request(pair):
+def test_kill_9_of_one_instance_refuses_nothing(pair):
     proxy, (first, _) = pair
     with Load(proxy) as load:
         time.sleep(1.5)
         first.kill()
         time.sleep(2.5)
     report("kill -9 of one of two instances", load)
-    assert set(load.statuses) == {200}, load.statuses
+    assert set(load.statuses) <= {200, "truncated"}, load.statuses
+    assert load.statuses["truncated"] <= CLIENTS  # at most the responses in flight at the kill
     assert load.statuses[200] > 50
 
 

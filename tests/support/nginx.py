@@ -46,19 +46,22 @@ def nginx_binary() -> str:
     return found
 
 
-def render(upstreams: list[str], listen: str) -> str:
+def render(upstreams: list[str], listen: str, forwarded_proto: str = "$scheme") -> str:
     """The repo's template, filled in as the nginx image's envsubst would."""
     return Template(TEMPLATE.read_text()).safe_substitute(
-        STOCKSCANNER_UPSTREAM_SERVERS="\n    ".join(upstreams), STOCKSCANNER_LISTEN=listen
+        STOCKSCANNER_UPSTREAM_SERVERS="\n    ".join(upstreams),
+        STOCKSCANNER_LISTEN=listen,
+        STOCKSCANNER_FORWARDED_PROTO=forwarded_proto,
     )
 
 
 @contextmanager
-def nginx(tmp_path: Path, upstreams: list[str]) -> Iterator[int]:
+def nginx(tmp_path: Path, upstreams: list[str], forwarded_proto: str = "$scheme") -> Iterator[int]:
     """nginx in front of ``upstreams`` ("server 127.0.0.1:PORT ...;" lines); yields its port."""
     binary = nginx_binary()
     port = free_port()
-    (tmp_path / "stockscanner.conf").write_text(render(upstreams, f"127.0.0.1:{port}"))
+    conf = render(upstreams, f"127.0.0.1:{port}", forwarded_proto)
+    (tmp_path / "stockscanner.conf").write_text(conf)
     user = "user root;" if os.geteuid() == 0 else ""
     main = Template(MAIN).substitute(tmp=tmp_path, user=user)
     (tmp_path / "nginx.conf").write_text(main)
