@@ -61,10 +61,6 @@ def weak_secret(value: str, *, min_length: int) -> str | None:
         return "is an insecure development key"
     if len(value) < min_length:
         return f"is shorter than {min_length} characters"
-    if (
-        estimated_bits(value) < MIN_SECRET_BITS
-        or spread(value) < MIN_SPREAD
-        or periodic(value)
-    ):
+    if estimated_bits(value) < MIN_SECRET_BITS or spread(value) < MIN_SPREAD or periodic(value):
         return "is not random enough (repeated, or too short for its alphabet)"
     return None
