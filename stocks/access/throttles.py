@@ -7,8 +7,8 @@ plan's minute and day windows; realtime quotes also against a per-second burst w
 a search costs more units as it gets more expensive (``search_units``). While the box is
 overloaded (load average per core above ``ANON_OVERLOAD_LOAD_PER_CORE``) the anonymous
 windows shrink by ``ANON_OVERLOAD_FACTOR``. The count is exact (``counters``), and the
-outcome is kept on the request for the headers (``RateLimitHeaders``), added per caller
-after the response cache.
+outcome is kept on the request for the headers (``RateLimitHeadersMiddleware``), added per
+caller after the response cache.
 """
 
 from __future__ import annotations
