@@ -32,17 +32,7 @@ with suppress(admin.sites.NotRegistered):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = (
-        "slug",
-        "name",
-        "requests_per_minute",
-        "requests_per_day",
-        "realtime_per_second",
-        "search_cost",
-        "max_page_size",
-        "max_page",
-        "cursor_paging",
-    )
+    list_display = ("slug", "name", *Plan.LIMIT_FIELDS)
     ordering = ("requests_per_minute",)
 
 

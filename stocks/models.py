@@ -15,6 +15,24 @@ __all__ = ["APIKey", "Plan", "PriceBar", "SearchTerm", "Stock"]
 PRICE = {"max_digits": 18, "decimal_places": 4, "null": True, "blank": True}
 
 
+# A screen filter's column, and the name of its index (column, is_active).
+FILTER_INDEXES = (
+    ("industry", "stock_industry_act_idx"),
+    ("exchange", "stock_exchange_act_idx"),
+    ("country", "stock_country_act_idx"),
+    ("price", "stock_price_act_idx"),
+    ("change", "stock_change_act_idx"),
+    ("change_percent", "stock_change_pct_act_idx"),
+    ("volume", "stock_volume_act_idx"),
+    ("avg_volume_30d", "stock_avg_volume_act_idx"),
+    ("pe_ratio", "stock_pe_act_idx"),
+    ("dividend_yield", "stock_div_yield_act_idx"),
+    ("beta", "stock_beta_act_idx"),
+    ("rsi_14", "stock_rsi_act_idx"),
+    ("volatility_30d", "stock_volatility_act_idx"),
+)
+
+
 class Stock(models.Model):
     """One listed security: reference data, the latest quote, and indicators computed at ingest."""
 
@@ -78,19 +96,10 @@ class Stock(models.Model):
             models.Index(fields=["ticker", "market_cap", "is_active"], name="stock_ticker_cap_idx"),
             models.Index(fields=["market_cap", "is_active", "ticker"], name="stock_market_cap_idx"),
             models.Index(fields=["name"], name="stock_name_idx"),
-            models.Index(fields=["industry", "is_active"], name="stock_industry_act_idx"),
-            models.Index(fields=["exchange", "is_active"], name="stock_exchange_act_idx"),
-            models.Index(fields=["country", "is_active"], name="stock_country_act_idx"),
-            models.Index(fields=["price", "is_active"], name="stock_price_act_idx"),
-            models.Index(fields=["change", "is_active"], name="stock_change_act_idx"),
-            models.Index(fields=["change_percent", "is_active"], name="stock_change_pct_act_idx"),
-            models.Index(fields=["volume", "is_active"], name="stock_volume_act_idx"),
-            models.Index(fields=["avg_volume_30d", "is_active"], name="stock_avg_volume_act_idx"),
-            models.Index(fields=["pe_ratio", "is_active"], name="stock_pe_act_idx"),
-            models.Index(fields=["dividend_yield", "is_active"], name="stock_div_yield_act_idx"),
-            models.Index(fields=["beta", "is_active"], name="stock_beta_act_idx"),
-            models.Index(fields=["rsi_14", "is_active"], name="stock_rsi_act_idx"),
-            models.Index(fields=["volatility_30d", "is_active"], name="stock_volatility_act_idx"),
+            *(
+                models.Index(fields=[column, "is_active"], name=name)
+                for column, name in FILTER_INDEXES
+            ),
             models.Index(fields=["quote_time"], name="stock_quote_time_idx"),
         ]
 

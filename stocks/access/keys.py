@@ -16,8 +16,10 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,7 +30,7 @@ from rest_framework import exceptions
 
 from ..cache_namespaces import cache_key
 from .models import APIKey, Plan
-from .origins import InvalidOrigin, parse_origins, request_origin
+from .origins import request_origin, valid_origins
 
 logger = logging.getLogger("stocks.access")
 
@@ -169,19 +171,35 @@ def forget(prefix: str | None = None) -> None:
     Drop remembered records: one key's, or all (a plan changed); and the keys' origins and
     the anonymous plan.
     """
-    global _key_origins, _anonymous, _generation
+    global _generation
     with _lock:
         _generation += 1
         if prefix is None:
             _memo.clear()
         else:
             _memo.pop(prefix, None)
-        _key_origins = None
-        _anonymous = None
+        _singles.clear()
+
+
+# Values read from the database as a whole (the anonymous plan, the keys' origins): each
+# remembered API_KEY_CACHE_SECONDS, under the same generation rule as the records.
+_singles: dict[str, tuple[Any, float]] = {}
+
+
+def _remembered(name: str, load: Callable[[], Any]) -> Any:
+    now = time.monotonic()
+    known = _singles.get(name)
+    if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
+        return known[0]
+    generation = _generation
+    value = load()
+    with _lock:
+        if generation == _generation:
+            _singles[name] = (value, now)
+    return value
 
 
 ANONYMOUS_PLAN = "anonymous"
-_anonymous: tuple[Limits | None, float] | None = None
 
 
 def anonymous_limits() -> Limits | None:
@@ -189,20 +207,14 @@ def anonymous_limits() -> Limits | None:
     The ``anonymous`` plan's limits (remembered API_KEY_CACHE_SECONDS). Without that plan
     anonymous callers are not limited, and that is logged.
     """
-    global _anonymous
-    now = time.monotonic()
-    known = _anonymous
-    if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
-        return known[0]
-    generation = _generation
-    plan = Plan.objects.filter(slug=ANONYMOUS_PLAN).first()
-    if plan is None:
-        logger.warning("no %r plan: anonymous callers are not limited", ANONYMOUS_PLAN)
-    limits = None if plan is None else Limits.of(plan)
-    with _lock:
-        if generation == _generation:
-            _anonymous = (limits, now)
-    return limits
+
+    def load() -> Limits | None:
+        plan = Plan.objects.filter(slug=ANONYMOUS_PLAN).first()
+        if plan is None:
+            logger.warning("no %r plan: anonymous callers are not limited", ANONYMOUS_PLAN)
+        return None if plan is None else Limits.of(plan)
+
+    return _remembered("anonymous", load)
 
 
 def touch(record: KeyRecord) -> None:
@@ -225,8 +237,6 @@ def touch(record: KeyRecord) -> None:
 
 # --- CORS: the origins of every usable key ------------------------------------------------
 
-_key_origins: tuple[frozenset[str], float] | None = None
-
 
 def key_origins() -> frozenset[str]:
     """
@@ -234,30 +244,17 @@ def key_origins() -> frozenset[str]:
     API_KEY_CACHE_SECONDS. An entry that is not an origin (a row written around the model's
     validation) is skipped and logged, never an error.
     """
-    global _key_origins
-    now = time.monotonic()
-    known = _key_origins
-    if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
-        return known[0]
-    generation = _generation
-    texts = (
-        APIKey.objects.filter(revoked=False)
-        .exclude(allowed_origins="")
-        .exclude(expiry_date__lte=timezone.now())
-        .values_list("allowed_origins", flat=True)
-    )
-    origins = set()
-    for text in texts:
-        for item in text.split():
-            try:
-                origins.update(parse_origins(item))
-            except InvalidOrigin:
-                logger.warning("ignoring %r in a key's allowed origins: not an origin", item)
-    found = frozenset(origins)
-    with _lock:
-        if generation == _generation:
-            _key_origins = (found, now)
-    return found
+
+    def load() -> frozenset[str]:
+        texts = (
+            APIKey.objects.filter(revoked=False)
+            .exclude(allowed_origins="")
+            .exclude(expiry_date__lte=timezone.now())
+            .values_list("allowed_origins", flat=True)
+        )
+        return frozenset(origin for text in texts for origin in valid_origins(text))
+
+    return _remembered("origins", load)
 
 
 def cors_allows(sender, request, **kwargs) -> bool:

@@ -14,7 +14,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from .origins import InvalidOrigin, parse_origins
+from .origins import InvalidOrigin, parse_origins, valid_origins
 
 
 class Plan(models.Model):
@@ -49,6 +49,17 @@ class Plan(models.Model):
     )
     cursor_paging = models.BooleanField(
         default=True, help_text="Whether this plan may page with cursors (mode=cursor)."
+    )
+
+    # The numbers a plan sets: the admin lists them, request time copies them (keys.Limits).
+    LIMIT_FIELDS = (
+        "requests_per_minute",
+        "requests_per_day",
+        "realtime_per_second",
+        "search_cost",
+        "max_page_size",
+        "max_page",
+        "cursor_paging",
     )
 
     class Meta:
@@ -95,13 +106,7 @@ class APIKey(AbstractAPIKey):
     @property
     def origins(self) -> frozenset[str]:
         """The allowed origins; an entry that is not one (written around clean()) is skipped."""
-        found = set()
-        for item in self.allowed_origins.split():
-            try:
-                found.update(parse_origins(item))
-            except InvalidOrigin:
-                continue
-        return frozenset(found)
+        return frozenset(valid_origins(self.allowed_origins))
 
     def clean(self) -> None:
         super().clean()

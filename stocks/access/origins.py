@@ -5,11 +5,13 @@ normalised once, so a key's list and a request's header compare as plain strings
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SEPARATORS = re.compile(r"[\s,]+")
+logger = logging.getLogger("stocks.access")
 
 
 class InvalidOrigin(ValueError):
@@ -42,6 +44,22 @@ def normalize_origin(value: str) -> str:
 def parse_origins(text: str) -> list[str]:
     """A list of origins, separated by newlines, commas or spaces; duplicates dropped."""
     return list(dict.fromkeys(normalize_origin(item) for item in _SEPARATORS.split(text) if item))
+
+
+def valid_origins(text: str) -> list[str]:
+    """
+    The origins of a stored list, skipping (and logging) an entry that is not one: a row
+    written around the model's validation must not turn every request into an error.
+    """
+    found = []
+    for item in _SEPARATORS.split(text):
+        if not item:
+            continue
+        try:
+            found.append(normalize_origin(item))
+        except InvalidOrigin:
+            logger.warning("ignoring %r in a key's allowed origins: not an origin", item)
+    return list(dict.fromkeys(found))
 
 
 def request_origin(request) -> str | None:

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/stocks/"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_memory():
-    keys.forget()
-    yield
-    keys.forget()
-
-
 @pytest.fixture
 def stock():
     return StockFactory(ticker="AAPL")

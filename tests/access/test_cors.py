@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from stocks.access import keys
 from stocks.services.api_keys import revoke_key
 
 from ..factories import StockFactory, make_key
@@ -12,13 +11,6 @@ from ..factories import StockFactory, make_key
 pytestmark = pytest.mark.django_db
 
 SITE = "https://members.example.com"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_memory():
-    keys.forget()
-    yield
-    keys.forget()
 
 
 def preflight(api, origin):

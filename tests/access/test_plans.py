@@ -41,14 +41,17 @@ def test_plans_and_keys_are_in_the_admin(admin_client):
     assert admin_client.get("/admin/stocks/apikey/").status_code == 200
 
 
+def add_key_in_the_admin(client, user, plan: str, follow: bool = False, **fields):
+    """The admin's add form, posted as a browser would (empty optional fields included)."""
+    form = {"user": user.pk, "plan": Plan.objects.get(slug=plan).pk, "allowed_origins": "",
+            "external_id": "", "expiry_date_0": "", "expiry_date_1": "", **fields}  # fmt: skip
+    return client.post("/admin/stocks/apikey/add/", form, follow=follow)
+
+
 def test_admin__a_new_key_is_shown_once(admin_client, admin_user):
-    plan = Plan.objects.get(slug="basic")
-    response = admin_client.post(
-        "/admin/stocks/apikey/add/",
-        {"name": "from the admin", "user": admin_user.pk, "plan": plan.pk,
-         "allowed_origins": "", "external_id": "", "expiry_date_0": "", "expiry_date_1": ""},
-        follow=True,
-    )  # fmt: skip
+    response = add_key_in_the_admin(
+        admin_client, admin_user, "basic", follow=True, name="from the admin"
+    )
     assert response.status_code == 200
     key = APIKey.objects.get(name="from the admin")
     shown = [str(m) for m in response.context["messages"]]
@@ -58,23 +61,21 @@ def test_admin__a_new_key_is_shown_once(admin_client, admin_user):
 
 
 def test_admin__publishable_key_without_origins_refused(admin_client, admin_user):
-    plan = Plan.objects.get(slug="free")
-    response = admin_client.post(
-        "/admin/stocks/apikey/add/",
-        {"name": "browser", "user": admin_user.pk, "plan": plan.pk, "publishable": "on",
-         "allowed_origins": "", "external_id": "", "expiry_date_0": "", "expiry_date_1": ""},
-    )  # fmt: skip
+    response = add_key_in_the_admin(
+        admin_client, admin_user, "free", name="browser", publishable="on"
+    )
     assert response.status_code == 200  # the form again, with the error
     assert "must name the origins" in response.content.decode()
     assert not APIKey.objects.exists()
 
 
 def test_admin__the_new_key_is_never_in_a_cookie(admin_client, admin_user):
-    plan = Plan.objects.get(slug="basic")
-    response = admin_client.post(
-        "/admin/stocks/apikey/add/",
-        {"name": "cookie check", "user": admin_user.pk, "plan": plan.pk,
-         "allowed_origins": "", "external_id": "", "expiry_date_0": "", "expiry_date_1": ""},
-    )  # fmt: skip
+    response = add_key_in_the_admin(admin_client, admin_user, "basic", name="cookie check")
     assert response.status_code == 302
     assert "messages" not in response.cookies
+
+
+def test_request_time_limits_copy_every_limit_field_of_the_plan():
+    from stocks.access.keys import Limits
+
+    assert tuple(Limits.__dataclass_fields__) == ("slug", "name", *Plan.LIMIT_FIELDS)
