@@ -25,6 +25,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .database_guard import DatabaseTimeout
 from .request_context import request_id
 
 logger = logging.getLogger("stocks.errors")
@@ -92,7 +93,9 @@ def database_is_down(using: str = DEFAULT_DB_ALIAS) -> bool:
 
 
 def is_outage(exc: Exception) -> bool:
-    return isinstance(exc, DATABASE_ERRORS) and database_is_down()
+    return isinstance(exc, DatabaseTimeout) or (
+        isinstance(exc, DATABASE_ERRORS) and database_is_down()
+    )
 
 
 def database_unavailable_response(request, exc: Exception) -> JsonResponse:
@@ -113,7 +116,9 @@ def database_unavailable_response(request, exc: Exception) -> JsonResponse:
     )
     response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER_SECONDS)
     response._has_been_logged = True  # Django's log_response: no error log, no admin mail
-    response.database_unavailable = True  # DatabaseOutageMiddleware retries safe requests
+    # DatabaseOutageMiddleware retries safe requests, unless the database timed out (a
+    # retry would only wait again; the breaker answers at once meanwhile).
+    response.retry_database = not isinstance(exc, DatabaseTimeout)
     return response
 
 

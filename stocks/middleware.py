@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.http import JsonResponse
 from django.urls import resolve, reverse
 
+from . import database_guard
 from .errors import database_unavailable_response, generic_error_body, is_outage
 from .request_context import request_id
 from .request_metrics import metrics
@@ -98,7 +99,8 @@ class DatabaseOutageMiddleware:
     """
     While the database is unreachable: retry safe requests a few times with backoff (the
     connection is reopened in between), then answer 503 with ``Retry-After``. The 503 is
-    logged once as a warning rather than mailed to ADMINS, request after request.
+    logged once as a warning rather than mailed to ADMINS, request after request. Each
+    round trip is bounded (``stocks.database_guard``); one that timed out is not retried.
     """
 
     def __init__(self, get_response):
@@ -107,8 +109,9 @@ class DatabaseOutageMiddleware:
     def __call__(self, request):
         retries = settings.DATABASE_READ_RETRIES if request.method in ("GET", "HEAD") else 0
         for attempt in range(retries + 1):
-            response = self.get_response(request)
-            if not getattr(response, "database_unavailable", False) or attempt == retries:
+            with database_guard.request_limit():
+                response = self.get_response(request)
+            if not getattr(response, "retry_database", False) or attempt == retries:
                 return response
             for conn in connections.all(initialized_only=True):
                 conn.close()

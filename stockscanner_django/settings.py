@@ -164,6 +164,10 @@ DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 DATABASE_READ_RETRIES = env.int("DATABASE_READ_RETRIES", default=2)
 DATABASE_RETRY_BACKOFF_SECONDS = env.float("DATABASE_RETRY_BACKOFF_SECONDS", default=0.1)
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5)
+# A web request's round trip to a MySQL/PostgreSQL server is cut after this long (0: never),
+# and the process stops asking until the server answers a probe (stocks/database_guard.py).
+# Commands and Celery tasks are not bounded.
+DATABASE_QUERY_TIMEOUT_SECONDS = env.float("DATABASE_QUERY_TIMEOUT_SECONDS", default=1.0)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; IMMEDIATE takes the write lock at
     # BEGIN so concurrent writers queue on the busy timeout instead of failing. Under WAL
@@ -177,6 +181,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 elif _db["ENGINE"] == "django.db.backends.mysql":
+    _db["ENGINE"] = "stocks.db_backends.mysql"  # Django's, with bounded waits
     _db.setdefault("OPTIONS", {}).update(
         {
             "charset": "utf8mb4",
@@ -187,6 +192,7 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     )
     _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "stocks.db_backends.postgresql"  # Django's, with bounded waits
     _db.setdefault("OPTIONS", {}).update({"connect_timeout": DATABASE_CONNECT_TIMEOUT})
 
 # ------------------------------------------------------------------------------
@@ -424,7 +430,7 @@ if PRODUCTION and HEALTH_TOKEN and (problem := guards.weak_secret(HEALTH_TOKEN, 
     raise ImproperlyConfigured(
         f"HEALTH_TOKEN must be a random value of 32+ characters; it {problem}."
     )
-HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.5)
 HEALTH_DISK_MIN_FREE_PERCENT = env.float("HEALTH_DISK_MIN_FREE_PERCENT", default=10.0)
 HEALTH_DISK_CRITICAL_FREE_PERCENT = env.float("HEALTH_DISK_CRITICAL_FREE_PERCENT", default=3.0)
 HEALTH_MEMORY_MAX_PERCENT = env.float("HEALTH_MEMORY_MAX_PERCENT", default=90.0)

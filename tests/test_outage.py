@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -375,3 +376,120 @@ def test_database_unusable__screens_answer_from_the_snapshot(api, settings, requ
     assert response.status_code == 200, response.content
     assert [row["ticker"] for row in response.json()["results"]] == ["AAPL"]
     assert api.get("/api/stocks/AAPL/").status_code == 503  # the detail reads the database
+
+
+# --- the database freezes (stocks/database_guard.py) ----------------------------------------
+
+
+@pytest.fixture
+def frozen_guard(settings) -> Iterator[None]:
+    from stocks import database_guard
+
+    settings.DATABASE_QUERY_TIMEOUT_SECONDS = 0.5
+    database_guard.reset()
+    yield
+    database_guard.reset()
+
+
+def _timed(server, path: str) -> tuple[HttpResponse, float]:
+    started = time.perf_counter()
+    response = server(path)
+    return response, time.perf_counter() - started
+
+
+def test_frozen_database__request_cut_at_the_timeout_not_retried(
+    server, persistent_connection, settings, frozen_guard, monkeypatch, caplog
+):
+    """A query on a server that stops answering is cut at DATABASE_QUERY_TIMEOUT_SECONDS:
+    503 at once, no retry (it would only wait again), one warning; the requests after it
+    answer 503 without waiting or connecting, /health/ too; after the thaw all is served."""
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert server("/api/stocks/AAPL/").status_code == 200
+    # Connections really opened (past the guard), by thread: the probe's are its own.
+    django_backend = type(connections[DEFAULT_DB_ALIAS]).__mro__[2]
+    assert django_backend.__module__.startswith("django.db.backends.")
+    opened_by: list[str] = []
+    open_connection = django_backend.get_new_connection
+
+    def counting(self, conn_params):
+        opened_by.append(threading.current_thread().name)
+        return open_connection(self, conn_params)
+
+    monkeypatch.setattr(django_backend, "get_new_connection", counting)
+
+    proxy.freeze()
+    try:
+        with caplog.at_level(logging.WARNING, logger="stocks.database"):
+            response, first = _timed(server, "/api/stocks/AAPL/")
+        assert_database_unavailable(response, settings)
+        assert 0.5 <= first < 1.5, f"cut after {first:.2f}s"
+        (warning,) = [r.getMessage() for r in caplog.records if r.name == "stocks.database"]
+        # (the connection check before the first query is the first round trip)
+        assert warning == (
+            "database did not answer a connection check within 0.5s: requests answer 503 "
+            "without asking it until it answers a probe"
+        )
+        for path in ("/api/stocks/AAPL/", "/api/stocks/", "/health/", "/health/ready/"):
+            response, elapsed = _timed(server, path)
+            assert response.status_code == 503, (path, response.content)
+            assert elapsed < 0.2, f"{path} took {elapsed:.2f}s"
+        assert "MainThread" not in opened_by  # no request asked the frozen server
+    finally:
+        proxy.thaw()
+    deadline = time.monotonic() + 10
+    while (response := server("/api/stocks/AAPL/")).status_code != 200:
+        assert time.monotonic() < deadline, "not served again after the thaw"
+        time.sleep(0.05)
+    assert json.loads(response.content)["ticker"] == "AAPL"
+    assert server("/health/").status_code == 200
+
+
+def test_frozen_database__fresh_connection_cut_too(server, db_proxy, settings, frozen_guard):
+    """With no persistent connection (CONN_MAX_AGE=0) the connect and the query are bounded
+    as well: the connect by DATABASE_CONNECT_TIMEOUT, each round trip after it by the limit."""
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    db_proxy.freeze()
+    try:
+        response, elapsed = _timed(server, "/api/stocks/AAPL/")
+        assert_database_unavailable(response, settings)
+        assert elapsed < settings.DATABASE_CONNECT_TIMEOUT + 1
+    finally:
+        db_proxy.thaw()
+
+
+def test_frozen_database__work_outside_requests_is_not_bounded(
+    persistent_connection, settings, frozen_guard
+):
+    """Commands and Celery tasks set no limit: a query longer than a request's limit (here,
+    one held by a 1 s freeze) completes."""
+    from stocks.models import Stock
+
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert Stock.objects.count() == 1  # the connection is open
+    proxy.freeze()
+    threading.Timer(1.0, proxy.thaw).start()
+    started = time.perf_counter()
+    assert Stock.objects.count() == 1
+    assert time.perf_counter() - started >= 0.9
+
+
+def test_frozen_database__cached_answers_still_served(
+    server, persistent_connection, settings, frozen_guard
+):
+    """While the breaker is open, what the response cache holds is served (no database)."""
+    proxy = persistent_connection
+    settings.RESPONSE_CACHE_ENABLED = True
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    warm = server("/api/stocks/AAPL/")
+    assert warm.status_code == 200
+    proxy.freeze()
+    try:
+        assert server("/api/stocks/?ordering=ticker").status_code == 503  # trips the breaker
+        response, elapsed = _timed(server, "/api/stocks/AAPL/")
+        assert response.status_code == 200, response.content
+        assert response.content == warm.content
+        assert elapsed < 0.2
+    finally:
+        proxy.thaw()

@@ -47,10 +47,16 @@ def test_settings__redis_url_selects_django_redis_and_broker():
 
 
 def test_settings__database_url_selects_mysql():
-    """A mysql:// DATABASE_URL selects the MySQL backend."""
+    """A mysql:// DATABASE_URL selects the MySQL backend (Django's, with bounded waits)."""
     result = _run(DATABASE_URL="mysql://u:p@127.0.0.1:3306/x")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("django.db.backends.mysql ")
+    assert result.stdout.startswith("stocks.db_backends.mysql ")
+
+
+def test_settings__database_url_selects_postgresql():
+    result = _run(DATABASE_URL="postgres://u:p@127.0.0.1:5432/x")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("stocks.db_backends.postgresql ")
 
 
 @pytest.mark.parametrize("key", [None, "short"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import uuid
@@ -16,6 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from .. import database_guard
 from .base import DEGRADED, CheckDegraded, CheckDown, HealthCheck
 
 
@@ -28,8 +28,10 @@ def _db_error(exc: Exception) -> str:
 class DatabaseCheck(HealthCheck):
     """
     A round trip to the database. On a server (MySQL, PostgreSQL) it opens a connection of
-    its own in the check's thread, under the time limit: the request's persistent
-    connection could be stuck on a frozen server for as long as TCP takes to notice.
+    its own in the check's thread, cut at the time limit (``database_guard.round_trip``):
+    the request's persistent connection could be stuck on a frozen server for as long as
+    TCP takes to notice. While this process knows the server does not answer (a web
+    request's round trip timed out and no probe has been answered since), it says so at once.
     """
 
     name, category, uses_database = "database", "database", True
@@ -40,41 +42,18 @@ class DatabaseCheck(HealthCheck):
 
     def check(self):
         connection = connections[DEFAULT_DB_ALIAS]
+        if (silent_for := database_guard.open_for()) is not None:
+            raise CheckDown(f"{connection.vendor} has not answered for {silent_for:.1f}s")
         try:
             if self.inline:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT 1")
                     cursor.fetchone()
             else:
-                _round_trip_on_new_connection(connection)
+                database_guard.round_trip(connection, settings.HEALTH_CHECK_TIMEOUT_SECONDS)
         except DatabaseError as exc:
             raise CheckDown(f"{connection.vendor} unreachable ({_db_error(exc)})") from exc
         return f"{connection.vendor} answered", {"vendor": connection.vendor}
-
-
-def _round_trip_on_new_connection(connection) -> None:
-    # The reply to SELECT 1 must come within the check's limit too, or the abandoned run
-    # (which later polls wait on) would outlive the outage by TCP's own timeouts.
-    params = connection.get_connection_params()
-    seconds = max(1, math.ceil(settings.HEALTH_CHECK_TIMEOUT_SECONDS))
-    if connection.vendor == "mysql":
-        params.update(read_timeout=seconds, write_timeout=seconds)
-    elif connection.vendor == "postgresql":
-        params.update(
-            tcp_user_timeout=seconds * 1000,  # unacknowledged data: a dead peer or path
-            keepalives=1,
-            keepalives_idle=seconds,
-            keepalives_interval=1,
-            keepalives_count=max(1, seconds),
-        )
-    with connection.wrap_database_errors:
-        raw = connection.get_new_connection(params)
-        try:
-            cursor = raw.cursor()
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        finally:
-            raw.close()
 
 
 class MigrationsCheck(HealthCheck):

@@ -34,10 +34,12 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connections
 from django.db.models import CharField, F, FloatField
 from django.db.models.functions import Cast
 
+from .. import database_guard
 from . import sql
 from .fields import BY_NAME, FIELDS, FILTERS, LIST_FIELDS, Kind, Op
 
@@ -213,11 +215,16 @@ class Snapshot:
             row_of = {int(pk): row for row, pk in enumerate(self.ids.tolist())}
             listed = Stock.objects.active().order_by("name", "ticker").values_list("id", "name")
             order = []
-            for pk, name in listed.iterator(chunk_size=10_000):
-                row = row_of.get(pk)
-                if row is None or self.names[row] != name:
-                    raise Unsupported("the stocks changed since the snapshot was built")
-                order.append(row)
+            connection = connections[listed.db]
+            with database_guard.widened(settings.SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS):
+                connection.ensure_connection()
+                # A server-side cursor's fetches are round trips no query wrapper sees.
+                with database_guard.bounded(connection.connection, "the name order"):
+                    for pk, name in listed.iterator(chunk_size=10_000):
+                        row = row_of.get(pk)
+                        if row is None or self.names[row] != name:
+                            raise Unsupported("the stocks changed since the snapshot was built")
+                        order.append(row)
             if len(order) != self.size:
                 raise Unsupported("the stocks changed since the snapshot was built")
             self.ascending["name"] = np.array(order, dtype=_ROW)

@@ -24,7 +24,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from .. import data_version
+from .. import data_version, database_guard
 from ..cache_namespaces import cache_key
 from ..errors import is_outage
 from . import engine
@@ -97,7 +97,10 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
     ):
         return None  # another worker builds it; it will be in the cache shortly
     try:
-        snapshot = engine.build(version)
+        # Reading every stock may take longer than a request's query may (and holds the
+        # build lock as long at most).
+        with database_guard.widened(settings.SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS):
+            snapshot = engine.build(version)
     except Exception as exc:
         if settings.SCREEN_SNAPSHOT_SHARED:
             cache.delete(lock)

@@ -1,0 +1,278 @@
+"""
+Bounded waits on the database for web requests: a frozen database must not freeze the box.
+
+A database server that hangs (stopped, a stalled disk, a path that drops packets) keeps
+its TCP connections open, and its kernel still acknowledges what is sent: no driver error
+comes for as long as TCP takes to give up, and every gunicorn worker that asks it a
+question hangs with it, ``/health/`` included. Three parts bound that:
+
+- **A deadline per wait.** While a request is served, each round trip to a MySQL or
+  PostgreSQL server (a query, Django's connection health check) may take at most
+  ``DATABASE_QUERY_TIMEOUT_SECONDS`` (``limit()`` sets another bound for a block, e.g. the
+  screen snapshot's build). One watchdog thread per process shuts the socket of a wait
+  that outlives its deadline, which wakes the driver with an error: ``DatabaseTimeout``.
+  PostgreSQL's libpq has no read timeout of its own, and MySQL's (whole seconds, retried)
+  cannot be changed per block, so one mechanism serves both. Commands and Celery tasks
+  set no limit: an ``OPTIMIZE`` or an ingest may take as long as it needs.
+- **A breaker per process.** After a wait is cut, the process stops asking: queries,
+  connects and health checks of web requests fail at once with ``DatabaseTimeout`` (a
+  503) while one background thread probes the server on a connection of its own, every
+  ``PROBE_INTERVAL_SECONDS``; the first answer closes the breaker. So a frozen database
+  costs each worker one deadline, not one per request, and ``/health/`` answers 503 in
+  time for the load balancer.
+- **No retries.** A timed-out read is answered 503 at once (``errors.py``): retrying it
+  would only wait again.
+
+SQLite is a local file (no network to hang on): its waits are bounded by its busy timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import OperationalError
+
+logger = logging.getLogger("stocks.database")
+
+PROBE_INTERVAL_SECONDS = 0.25
+
+# Seconds a web request's round trip may take (None: unbounded, outside requests).
+_limit: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "database_wait_limit", default=None
+)
+
+
+class DatabaseTimeout(OperationalError):
+    """The database did not answer in time, or is known not to (the breaker is open)."""
+
+
+@contextlib.contextmanager
+def limit(seconds: float | None) -> Iterator[None]:
+    """Bound each round trip in this block to ``seconds`` (None or 0: unbounded)."""
+    token = _limit.set(seconds or None)
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
+def request_limit() -> contextlib.AbstractContextManager[None]:
+    """The bound of a web request's round trips (``DATABASE_QUERY_TIMEOUT_SECONDS``)."""
+    return limit(settings.DATABASE_QUERY_TIMEOUT_SECONDS)
+
+
+def widened(seconds: float) -> contextlib.AbstractContextManager[None]:
+    """In a bounded block (a request), allow each round trip ``seconds``; elsewhere nothing."""
+    return limit(seconds) if active() else contextlib.nullcontext()
+
+
+def active() -> bool:
+    return _limit.get() is not None
+
+
+# --- the watchdog -----------------------------------------------------------------------
+
+
+class _Wait:
+    __slots__ = ("cut", "deadline", "fd")
+
+    def __init__(self, deadline: float, fd: int) -> None:
+        self.deadline, self.fd, self.cut = deadline, fd, False
+
+
+class _Watchdog:
+    """One thread that shuts the socket of each wait still registered at its deadline."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waits: set[_Wait] = set()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def watch(self, fd: int, seconds: float) -> _Wait:
+        wait = _Wait(time.monotonic() + seconds, fd)
+        with self._cond:
+            if self._thread is None or self._pid != os.getpid():  # first use, or forked
+                self._pid = os.getpid()
+                self._waits = set()
+                self._thread = threading.Thread(
+                    target=self._run, name="database-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._waits.add(wait)
+            self._cond.notify()
+        return wait
+
+    def release(self, wait: _Wait) -> None:
+        # Under the lock: once this returns the fd is never touched again, so the caller
+        # may close it (and the number be reused) safely.
+        with self._cond:
+            self._waits.discard(wait)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [w for w in self._waits if w.deadline <= now]
+                for wait in due:
+                    self._waits.discard(wait)
+                    wait.cut = True
+                    _shut(wait.fd)
+                pending = [w.deadline for w in self._waits]
+                self._cond.wait(min(pending) - now if pending else None)
+
+
+def _shut(fd: int) -> None:
+    """Shut down the socket ``fd`` (not close it: the driver still owns the number)."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()  # the duplicate only
+
+
+_watchdog = _Watchdog()
+
+
+def _fileno(raw) -> int | None:
+    try:
+        return raw.fileno()
+    except Exception:  # noqa: BLE001 - a closed or broken connection has no socket
+        return None
+
+
+@contextlib.contextmanager
+def bounded(raw, what: str, *, refuse: bool = True) -> Iterator[None]:
+    """
+    One round trip on the driver connection ``raw``, cut at the current limit. Answers
+    ``DatabaseTimeout`` at once while the breaker is open (unless not ``refuse``: the
+    probe); opens it when the wait is cut.
+    """
+    seconds = _limit.get()
+    if seconds is None:
+        yield
+        return
+    if refuse:
+        refuse_if_open()
+    fd = _fileno(raw)
+    if fd is None:
+        yield
+        return
+    wait = _watchdog.watch(fd, seconds)
+    try:
+        yield
+    except Exception as exc:
+        _watchdog.release(wait)
+        if wait.cut:
+            _breaker.trip(what, seconds)
+            raise DatabaseTimeout(f"the database did not answer {what} within {seconds}s") from exc
+        raise
+    finally:
+        _watchdog.release(wait)
+    if wait.cut:  # the driver took the cut quietly (Django's connection check does)
+        _breaker.trip(what, seconds)
+
+
+def connect_timed_out(exc: Exception) -> None:
+    """A web request's connect ran out its timeout: DatabaseTimeout, the breaker opens."""
+    if active():
+        seconds = settings.DATABASE_CONNECT_TIMEOUT
+        _breaker.trip("a connect", seconds)
+        raise DatabaseTimeout(f"the database did not answer a connect within {seconds}s") from exc
+
+
+# --- the breaker --------------------------------------------------------------------------
+
+
+class _Breaker:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.opened_at: float | None = None  # monotonic
+        self._generation = 0  # a reset() ends the probe of the timeout before it
+
+    def trip(self, what: str, seconds: float) -> None:
+        with self._lock:
+            if self.opened_at is not None:
+                return
+            self.opened_at = time.monotonic()
+            logger.warning(
+                "database did not answer %s within %ss: requests answer 503 without asking "
+                "it until it answers a probe",
+                what,
+                seconds,
+            )
+            threading.Thread(
+                target=self._probe_until_up, args=(self._generation,), daemon=True,
+                name="database-probe",
+            ).start()  # fmt: skip
+
+    def _probe_until_up(self, generation: int) -> None:
+        from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+        connection = connections[DEFAULT_DB_ALIAS]
+        while generation == self._generation:
+            time.sleep(PROBE_INTERVAL_SECONDS)
+            try:
+                round_trip(connection, settings.DATABASE_QUERY_TIMEOUT_SECONDS or 1.0)
+            except DatabaseError:
+                continue
+            finally:
+                connections.close_all()  # this thread's own, if any
+            with self._lock:
+                if generation != self._generation:
+                    return
+                down_for = time.monotonic() - (self.opened_at or time.monotonic())
+                self.opened_at = None
+                self._generation += 1
+            logger.warning("database answers again after %.1fs", down_for)
+            return
+
+    def reset(self) -> None:
+        with self._lock:
+            self.opened_at = None
+            self._generation += 1
+
+
+_breaker = _Breaker()
+
+
+def open_for() -> float | None:
+    """Seconds since this process saw the database time out, while it has not answered since."""
+    opened = _breaker.opened_at
+    return None if opened is None else time.monotonic() - opened
+
+
+def refuse_if_open() -> None:
+    if active() and (down := open_for()) is not None:
+        raise DatabaseTimeout(f"not asked: the database has not answered for {down:.1f}s")
+
+
+def reset() -> None:
+    """Forget a timeout (tests)."""
+    _breaker.reset()
+
+
+def round_trip(connection, seconds: float) -> None:
+    """
+    ``SELECT 1`` on a new connection of ``connection``'s settings, bounded by ``seconds``
+    (the connect by the driver's connect timeout): the health check's and the probe's.
+    """
+    with connection.wrap_database_errors:
+        raw = connection.get_new_connection(connection.get_connection_params())
+        try:
+            with limit(seconds), bounded(raw, "a health check", refuse=False):
+                cursor = raw.cursor()
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        finally:
+            raw.close()

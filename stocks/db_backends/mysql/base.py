@@ -1,0 +1,7 @@
+from django.db.backends.mysql import base
+
+from ..guarded import GuardedDatabaseWrapper
+
+
+class DatabaseWrapper(GuardedDatabaseWrapper, base.DatabaseWrapper):
+    pass
