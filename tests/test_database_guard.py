@@ -45,10 +45,13 @@ def _never_answers(connection, seconds):
 def test_wait_past_the_limit__socket_shut_timeout_raised_breaker_open(pair):
     ours, _theirs = pair
     started = time.perf_counter()
-    with pytest.raises(database_guard.DatabaseTimeout, match="a query within 0.2s"):
-        with database_guard.limit(0.2), database_guard.bounded(_Raw(ours), "a query"):
-            if ours.recv(1) == b"":  # woken by the shutdown: what a driver sees as an error
-                raise ConnectionError("server closed the connection")
+    with (
+        pytest.raises(database_guard.DatabaseTimeout, match=r"a query within 0\.2s"),
+        database_guard.limit(0.2),
+        database_guard.bounded(_Raw(ours), "a query"),
+    ):
+        if ours.recv(1) == b"":  # woken by the shutdown: what a driver sees as an error
+            raise ConnectionError("server closed the connection")
     assert 0.2 <= time.perf_counter() - started < 1.0
     assert database_guard.open_for() is not None
 
@@ -58,9 +61,11 @@ def test_breaker_open__refuses_in_requests_only(pair):
     with database_guard.limit(0.1), database_guard.bounded(_Raw(ours), "a query"):
         ours.recv(1)  # cut quietly: still a timeout
     assert database_guard.open_for() is not None
-    with pytest.raises(database_guard.DatabaseTimeout, match="not asked"):
-        with database_guard.limit(0.1):
-            database_guard.refuse_if_open()
+    with (
+        pytest.raises(database_guard.DatabaseTimeout, match="not asked"),
+        database_guard.limit(0.1),
+    ):
+        database_guard.refuse_if_open()
     database_guard.refuse_if_open()  # outside a request: commands still ask
 
 
