@@ -72,7 +72,7 @@ def _message_and_details(exc: exceptions.APIException) -> tuple[str, Any]:
 
 def _code(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
-        return "invalid"
+        return exc.default_code  # "invalid", or a subclass's own (cursor_expired)
     codes = exc.get_codes()
     return codes if isinstance(codes, str) else exc.default_code
 

@@ -317,6 +317,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# A cursor goes on across this many changes of the data (a quote refresh is one), then it is
+# a 400 cursor_expired (stocks/screen/paging.py).
+CURSOR_MAX_DATA_CHANGES = env.int("CURSOR_MAX_DATA_CHANGES", default=20)
 
 # ------------------------------------------------------------------------------
 # Screen engine (stocks/screen): "numpy" screens an in-memory snapshot of every active

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from stocks import data_version
 from stocks.models import Stock
-from stocks.screen.paging import seal
+from stocks.screen.paging import CursorExpired, seal
 
 from .factories import StockFactory
 
@@ -48,8 +49,12 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 def encode_cursor(payload) -> str:
-    """A cursor with any payload, signed as ours are: the checks behind the signature."""
-    return seal(payload)
+    """
+    A cursor with any payload, signed as ours are: the checks behind the signature. A dict
+    without a data version ("d") gets None (the cache could not tell), which every version
+    accepts.
+    """
+    return seal({"d": None, **payload} if isinstance(payload, dict) else payload)
 
 
 def unsigned_cursor(payload) -> str:
@@ -487,6 +492,12 @@ def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
         (encode_cursor({"v": "inf", "t": "A", "b": False, "o": "-pe_ratio"}), "-pe_ratio"),
         (encode_cursor({"v": "-Infinity", "t": "A", "b": True, "o": "change_percent"}),
          "change_percent"),
+        (seal({"v": None, "t": "A", "b": False, "o": "ticker"}), "ticker"),  # no version
+        (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": "7"}), "ticker"),
+        (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": True}), "ticker"),
+        (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": -1}), "ticker"),
+        (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": 2**64}), "ticker"),
+        (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": 1.5}), "ticker"),
     ],
 )  # fmt: skip
 def test_cursor__forged_or_garbage_is_400(api, cursor_stocks, cursor, ordering):
@@ -530,6 +541,38 @@ def test_cursor__nothing_before_a_backwards_cursor_gives_the_first_page(api, cur
 
     assert [row["ticker"] for row in body["results"]] == expected_order("price")[:3]
     assert body["next"] and body["previous"] is None
+
+
+def _next_token(api, **params) -> str:
+    first = api.get(URL, {"cursor": "", "page_size": 2, **params}).json()
+    return parse_qs(urlsplit(first["next"]).query)["cursor"][0]
+
+
+def test_cursor__goes_on_across_data_changes_up_to_the_limit(api, cursor_stocks, settings):
+    """Tied to its data version: valid across CURSOR_MAX_DATA_CHANGES changes, then a 400
+    cursor_expired telling the client to start again; a new cursor works at once."""
+    settings.CURSOR_MAX_DATA_CHANGES = 2
+    token = _next_token(api, ordering="ticker")
+    for _ in range(2):
+        data_version.bump()
+        response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 2})
+        assert response.status_code == 200, response.content
+        assert tickers_of(response) == ["C", "D"]
+    data_version.bump()
+
+    response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 2})
+
+    error = assert_error(response, 400, "cursor_expired")
+    assert error["details"] == {"cursor": [CursorExpired.MESSAGE]}
+    fresh = _next_token(api, ordering="ticker")
+    assert api.get(URL, {"cursor": fresh, "ordering": "ticker"}).status_code == 200
+
+
+def test_cursor__from_another_data_lineage_is_expired(api, cursor_stocks):
+    """A version ahead of the current one (the cache was flushed and the version re-seeded
+    since, or another deployment's data) cannot be placed: expired."""
+    cursor = encode_cursor({"v": None, "t": "C", "b": False, "o": "ticker", "d": 2**62})
+    assert_error(api.get(URL, {"cursor": cursor}), 400, "cursor_expired")
 
 
 def test_cursor__secret_key_rotation(api, cursor_stocks, settings):

@@ -258,7 +258,9 @@ def screen_parameters() -> list[OpenApiParameter]:
             CURSOR_PARAM,
             OpenApiTypes.STR,
             description="Keyset cursor for deep paging: send it empty to start, then follow "
-            "next/previous.",
+            "next/previous. Signed, and tied to its ordering; after "
+            f"{settings.CURSOR_MAX_DATA_CHANGES} changes of the data it is a 400 "
+            "cursor_expired (start again).",
         ),
     ]
 

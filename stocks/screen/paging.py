@@ -10,9 +10,10 @@ Contract: every list answers ``{"count", "next", "previous", "results"}``.
   ``previous``. The cursor is a keyset position (value of the ordering field, ticker),
   so each page costs the same however deep it is, and rows inserted or removed while
   paging do not shift pages. A cursor only works with the ordering it was made for.
-  After a data refresh a cursor goes on from its position in the new data (a keyset
-  has no version): rows whose value moved across the position may be seen twice or
-  not at all, as in any keyset paging.
+  It is tied to the data version it was made on: after a change it goes on from its
+  position in the new data (rows whose value moved across the position may be seen
+  twice or not at all, as in any keyset paging), for at most ``CURSOR_MAX_DATA_CHANGES``
+  changes; an older cursor is a 400 ``cursor_expired`` (start again with ``cursor=``).
 """
 
 from __future__ import annotations
@@ -111,12 +112,16 @@ def seal(payload: Any) -> str:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a cursor points: (ordering value, ticker), and which way it reads."""
+    """
+    Where a cursor points: (ordering value, ticker), which way it reads, and the data
+    version it was made on (None: the cache could not tell).
+    """
 
     value: Any
     ticker: str
     backwards: bool
     ordering: str
+    version: int | None
 
     def encode(self) -> str:
         return seal(
@@ -125,8 +130,16 @@ class Position:
                 "t": self.ticker,
                 "b": self.backwards,
                 "o": self.ordering,
+                "d": self.version,
             }
         )
+
+    def check_age(self, version: int | None) -> None:
+        """CursorExpired if the data changed more than CURSOR_MAX_DATA_CHANGES times since."""
+        if version is None or self.version is None:
+            return  # the cache cannot tell: the keyset goes on
+        if not 0 <= version - self.version <= settings.CURSOR_MAX_DATA_CHANGES:
+            raise CursorExpired()
 
     @classmethod
     def decode(cls, token: str, sort: SortKey) -> Position:
@@ -141,7 +154,7 @@ class Position:
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             payload = json.loads(raw)
-            value, ticker = payload["v"], payload["t"]
+            value, ticker, version = payload["v"], payload["t"], payload["d"]
             backwards, ordering = payload["b"], str(payload["o"])
         except (
             binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError
@@ -151,12 +164,16 @@ class Position:
             raise InvalidParameter(CURSOR_PARAM, "This cursor was made for another ordering.")
         if not isinstance(backwards, bool):
             raise _invalid_cursor()
+        if version is not None and (
+            type(version) is not int or not 0 <= version <= _INT64  # bool is not a version
+        ):
+            raise _invalid_cursor()
         if not isinstance(ticker, str) or not ticker or len(ticker) > 16:
             raise _invalid_cursor()
         ticker = _cursor_value(Kind.STRING, ticker)
         kind = BY_NAME[sort.field].kind
         value = None if sort.field == "ticker" else _cursor_value(kind, value)
-        return cls(value, ticker, backwards, ordering)
+        return cls(value, ticker, backwards, ordering, version)
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,19 @@ class PlanLimit(exceptions.PermissionDenied):
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(message)
         self.error_details = {parameter: [message]}
+
+
+class CursorExpired(exceptions.ValidationError):
+    """400 ``cursor_expired``: the data changed too often since the cursor was made."""
+
+    default_code = "cursor_expired"
+    MESSAGE = (
+        "The data has changed too much since this cursor was made; start again from the "
+        "first page (cursor=)."
+    )
+
+    def __init__(self) -> None:
+        super().__init__({CURSOR_PARAM: [self.MESSAGE]}, code=self.default_code)
 
 
 def page_size(params, cap: int | None = None) -> int:

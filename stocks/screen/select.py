@@ -37,6 +37,8 @@ class Result:
 def run(
     query: ScreenQuery, paging: Paging, *, version: int | None, stale_before: datetime
 ) -> Result:
+    if paging.position is not None:
+        paging.position.check_age(version)
     result = _run(query, paging, version, stale_before)
     if paging.position and paging.position.backwards and not result.rows and result.count:
         # Nothing before the cursor (its rows are gone): the first page, with its links,
@@ -49,7 +51,7 @@ def _run(query, paging, version, stale_before) -> Result:
     snapshot = snapshots.current(version)
     if snapshot is not None:
         try:
-            return _on_snapshot(snapshot, query, paging, stale_before)
+            return _on_snapshot(snapshot, query, paging, version, stale_before)
         except engine.Unsupported:
             pass
     return _on_database(query, paging, version, stale_before)
@@ -65,7 +67,7 @@ def _page_numbers(count: int, paging: Paging) -> tuple[int | None, int | None]:
 # --- the engine ---------------------------------------------------------------------------
 
 
-def _on_snapshot(snap: engine.Snapshot, query: ScreenQuery, paging: Paging, stale_before):
+def _on_snapshot(snap: engine.Snapshot, query: ScreenQuery, paging: Paging, version, stale_before):
     sort = query.ordering
     selected = snap.mask(query.criteria)
     count = int(np.count_nonzero(selected))
@@ -93,7 +95,7 @@ def _on_snapshot(snap: engine.Snapshot, query: ScreenQuery, paging: Paging, stal
 
     def at(row: int, back: bool) -> Position:
         value = snap.position_value(sort.field, row)
-        return Position(value, snap.tickers[row], back, str(sort))
+        return Position(value, snap.tickers[row], back, str(sort), version)
 
     following = at(int(rows[-1]), False) if len(rows) and has_next else None
     preceding = at(int(rows[0]), True) if has_previous else None
@@ -182,7 +184,7 @@ def _on_database(query: ScreenQuery, paging: Paging, version, stale_before) -> R
 
     def at(row: dict, back: bool) -> Position:
         value = None if field == "ticker" else row[column]
-        return Position(value, row["ticker"], back, str(sort))
+        return Position(value, row["ticker"], back, str(sort), version)
 
     following = at(rows[-1], False) if rows and has_next else None
     preceding = at(rows[0], True) if has_previous else None

@@ -269,7 +269,7 @@ def _run(path: str, snapshot: engine.Snapshot, query, paging: Paging):
     """One path's Result, or NotFound (a page past the end)."""
     try:
         if path == "numpy":
-            return select._on_snapshot(snapshot, query, paging, STALE_BEFORE)
+            return select._on_snapshot(snapshot, query, paging, snapshot.version, STALE_BEFORE)
         return select._on_database(query, paging, snapshot.version, STALE_BEFORE)
     except NotFound:
         return NotFound
@@ -351,7 +351,7 @@ def test_engine_and_sql__same_page_from_any_cursor(seed):
         sort = parse_screen(params).ordering
         column = BY_NAME[sort.field].column
         value = None if sort.field == "ticker" else rows[ticker][column]
-        params = {**params, "cursor": Position(value, ticker, backwards, str(sort)).encode()}
+        params = {**params, "cursor": Position(value, ticker, backwards, str(sort), None).encode()}
         note(f"params={params!r}")
         query, paging = _parse(params)
         _both(snapshot, query, paging)
