@@ -33,8 +33,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from . import redis_breaker
+
 KEY = "stocks:data-version"
-CACHE_DOWN_RETRY_SECONDS = 5.0
+CACHE_DOWN_RETRY_SECONDS = redis_breaker.RETRY_SECONDS
 
 _down_until = 0.0
 # (version, monotonic time it was read): replaced whole, so threads never see half of it.

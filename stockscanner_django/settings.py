@@ -20,6 +20,8 @@ from celery.schedules import crontab
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from stocks.redis_breaker import GuardedConnection
+
 from . import guards
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -214,6 +216,8 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 # Redis down must not take the API down: reads miss, writes are dropped.
                 "IGNORE_EXCEPTIONS": True,
+                # A Redis that hangs is not asked again for a while (stocks/redis_breaker.py).
+                "CONNECTION_POOL_KWARGS": {"connection_class": GuardedConnection},
             },
         }
     }

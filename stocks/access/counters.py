@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from .. import redis_breaker
+
 logger = logging.getLogger("stocks.access")
 
 WARN_EVERY_SECONDS = 60.0
-REDIS_RETRY_SECONDS = 5.0
+REDIS_RETRY_SECONDS = redis_breaker.RETRY_SECONDS
 LOCAL_MAX_COUNTERS = 100_000
 
 # KEYS: one counter per window; ARGV: cost, then per window its limit and the Unix time its

@@ -1,0 +1,82 @@
+"""
+stocks/redis_breaker.py against a Redis of the test's own, frozen with SIGSTOP: after one
+timeout the cache answers at once (misses, dropped writes) until the probe finds Redis back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import caches
+
+from stocks import redis_breaker
+
+from .support.redis import redis_cache_settings
+from .support.servers import RedisServer
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def frozen_cache(tmp_path, settings, monkeypatch):
+    server = RedisServer(tmp_path)
+    config = redis_cache_settings(server.url)
+    config["default"]["OPTIONS"].update(
+        SOCKET_TIMEOUT=0.3,
+        SOCKET_CONNECT_TIMEOUT=0.3,
+        CONNECTION_POOL_KWARGS={"connection_class": redis_breaker.GuardedConnection},
+    )
+    settings.CACHES = config
+    monkeypatch.setattr(redis_breaker, "RETRY_SECONDS", 0.5)
+    redis_breaker.reset()
+    caches.close_all()
+    cache = caches["default"]
+    cache.set("k", "before")
+    assert cache.get("k") == "before"
+    yield server, cache
+    redis_breaker.reset()
+    server.stop()
+    caches.close_all()
+
+
+def _timed(call):
+    started = time.perf_counter()
+    value = call()
+    return value, time.perf_counter() - started
+
+
+def test_one_timeout_then_every_call_answers_at_once(frozen_cache, caplog):
+    server, cache = frozen_cache
+    server.freeze()
+    value, first = _timed(lambda: cache.get("k"))
+    assert value is None and 0.3 <= first < 0.6
+    assert redis_breaker.open_for() is not None
+    for call in (lambda: cache.get("k"), lambda: cache.set("k", 1), lambda: cache.add("x", 1)):
+        _value, elapsed = _timed(call)
+        assert elapsed < 0.05
+    assert any("Redis did not answer" in r.getMessage() for r in caplog.records)
+
+
+def test_new_connections_are_not_tried_either(frozen_cache):
+    """A Redis that accepts no connection would cost each connect its timeout."""
+    server, cache = frozen_cache
+    server.freeze()
+    cache.get("k")  # opens the breaker
+    caches.close_all()  # the next call needs a new connection
+    _value, elapsed = _timed(lambda: caches["default"].get("k"))
+    assert elapsed < 0.05
+
+
+def test_probe_closes_it_once_redis_answers(frozen_cache, caplog):
+    server, cache = frozen_cache
+    server.freeze()
+    cache.get("k")
+    server.thaw()
+    deadline = time.monotonic() + 5
+    while redis_breaker.open_for() is not None:
+        assert time.monotonic() < deadline, "the probe did not find Redis back"
+        time.sleep(0.05)
+    cache.set("k", "after")
+    assert cache.get("k") == "after"
+    assert any("Redis answers again" in r.getMessage() for r in caplog.records)
