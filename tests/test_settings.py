@@ -39,6 +39,12 @@ def test_settings__embedded_default_without_environment():
     ]
 
 
+def test_settings__empty_database_url_is_the_embedded_default():
+    result = _run(DATABASE_URL="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("django.db.backends.sqlite3 ")
+
+
 def test_settings__redis_url_selects_django_redis_and_broker():
     """REDIS_URL switches the cache to django-redis and Celery to a real broker."""
     result = _run(REDIS_URL="redis://127.0.0.1:6379/0")

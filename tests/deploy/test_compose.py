@@ -42,3 +42,14 @@ def test_compose__nginx_in_front_of_gunicorn(tmp_path):
     assert "web:8000" in proxy["environment"]["STOCKSCANNER_UPSTREAM_SERVERS"]
     assert "ports" not in web  # gunicorn is reached through nginx only
     assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+
+
+def test_compose__web_scales_behind_the_proxy(tmp_path):
+    """`docker compose up --scale web=2` (README): nothing pins web to one container (a name,
+    a published port), and nginx reaches it by its service name, which resolves to every
+    replica. (Without an engine here, the two replicas themselves run in
+    tests/faults/test_scale_out.py, as two gunicorns behind the same template.)"""
+    services = compose_config(tmp_path)["services"]
+    web = services["web"]
+    assert "container_name" not in web and "ports" not in web
+    assert "server web:8000 " in services["proxy"]["environment"]["STOCKSCANNER_UPSTREAM_SERVERS"]
