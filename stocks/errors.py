@@ -10,7 +10,6 @@ itself (URL resolution, suspicious requests, unhandled exceptions).
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from http import HTTPStatus
@@ -27,8 +26,6 @@ from rest_framework.views import exception_handler
 
 from .database_guard import DatabaseTimeout
 from .request_context import request_id
-
-logger = logging.getLogger("stocks.errors")
 
 # What the database driver raises when the server is gone (through Django's wrappers).
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -101,9 +98,10 @@ def is_outage(exc: Exception) -> bool:
 def database_unavailable_response(request, exc: Exception) -> JsonResponse:
     """
     503 with ``Retry-After`` for a database outage. Marked as logged so Django does not
-    mail ADMINS for every request while the database is down; one warning line instead.
+    mail ADMINS for every request while the database is down: DatabaseOutageMiddleware
+    logs it once the request's last attempt failed, on ``stocks.database_errors`` (one line
+    a minute per process, with a count of the others).
     """
-    logger.warning("database unavailable on %s: %s", request.path, type(exc).__name__)
     response = JsonResponse(
         error_body(
             503,
@@ -119,6 +117,7 @@ def database_unavailable_response(request, exc: Exception) -> JsonResponse:
     # DatabaseOutageMiddleware retries safe requests, unless the database timed out (a
     # retry would only wait again; the breaker answers at once meanwhile).
     response.retry_database = not isinstance(exc, DatabaseTimeout)
+    response.database_outage = type(exc).__name__
     return response
 
 

@@ -46,6 +46,11 @@ class OncePerInterval(logging.Filter):
         self._lock = threading.Lock()
         self.clock = time.monotonic  # a seam for the tests
 
+    def reset(self) -> None:
+        """Forget the interval: the next record is the first of an outage (tests)."""
+        with self._lock:
+            self._last, self._dropped = -1e18, 0
+
     def filter(self, record: logging.LogRecord) -> bool:
         now = self.clock()
         with self._lock:

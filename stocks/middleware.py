@@ -18,6 +18,8 @@ from .request_context import request_id
 from .request_metrics import metrics
 
 logger = logging.getLogger("stocks.requests")
+# Requests answered 503 because the database is gone: one line a minute (settings.LOGGING).
+outage_logger = logging.getLogger("stocks.database_errors")
 
 # A caller's id is echoed only if it is short and plain (it ends up in logs and headers).
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -112,10 +114,12 @@ class DatabaseOutageMiddleware:
             with database_guard.request_limit():
                 response = self.get_response(request)
             if not getattr(response, "retry_database", False) or attempt == retries:
-                return response
+                break
             for conn in connections.all(initialized_only=True):
                 conn.close()
             time.sleep(settings.DATABASE_RETRY_BACKOFF_SECONDS * 2**attempt)
+        if outage := getattr(response, "database_outage", None):
+            outage_logger.warning("database unavailable on %s: %s", request.path, outage)
         return response
 
     def process_exception(self, request, exception):

@@ -483,7 +483,9 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "stocks.logging.RequestIdFilter"},
         "one_line": {"()": "stocks.logging.OneLine"},
+        # One instance per logger that uses it: each counts its own.
         "once_a_minute": {"()": "stocks.logging.OncePerInterval", "seconds": 60},
+        "database_once_a_minute": {"()": "stocks.logging.OncePerInterval", "seconds": 60},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -502,6 +504,8 @@ LOGGING = {
         "django.request": {"handlers": ["mail_admins"], "level": "ERROR", "propagate": True},
         # Redis errors the cache ignores: one line a minute, with a count.
         "stocks.cache_errors": {"filters": ["once_a_minute"], "propagate": True},
+        # Requests answered 503 while the database is gone: the same.
+        "stocks.database_errors": {"filters": ["database_once_a_minute"], "propagate": True},
     },
 }
 if LOG_FORMAT not in LOGGING["formatters"]:

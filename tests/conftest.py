@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from concurrent.futures import wait
 
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 from stocks import caching, data_version
 from stocks.access import counters, keys, throttles
 from stocks.health import CHECKS, checks
+from stocks.logging import OncePerInterval
 from stocks.screen import snapshots
 
 from .factories import PriceBarFactory, StockFactory
@@ -41,6 +43,15 @@ def _empty_cache():
     caching.forget_local()
     data_version.cache_recovered()
     counters.reset_local()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outage_logs():
+    """Each test's outage is the first of its minute: its first line is logged."""
+    for name in ("stocks.cache_errors", "stocks.database_errors"):
+        for once in logging.getLogger(name).filters:
+            if isinstance(once, OncePerInterval):
+                once.reset()
 
 
 @pytest.fixture(autouse=True)

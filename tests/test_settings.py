@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from .support.production import DOCUMENTED_PRODUCTION, GOOD_KEY, example_value
+
 ROOT = Path(__file__).resolve().parent.parent
-GOOD_KEY = "q8Vz3LmP0xKf7RtY2wHn5JdC9sGb4UaE1oNiXe6TyQc8ZrMvBk"  # random, 50 characters
+
 PRINT = (
     # Settings only, no django.setup(): the MySQL case must not need mysqlclient installed.
     "from django.conf import settings as s; "
@@ -120,13 +122,6 @@ def _production(**env) -> subprocess.CompletedProcess:
     return _run(**{**base, **env})
 
 
-def _example_value(name: str) -> str:
-    for line in (ROOT / ".env.example").read_text().splitlines():
-        if line.startswith(f"{name}="):
-            return line.split("=", 1)[1]
-    raise AssertionError(f"{name} is not in .env.example")
-
-
 @pytest.mark.parametrize(
     ("secret", "why"),
     [
@@ -139,7 +134,7 @@ def _example_value(name: str) -> str:
     ],
 )
 def test_production__refuses_weak_secrets(secret, why):
-    result = _production(DJANGO_SECRET_KEY=secret or _example_value("DJANGO_SECRET_KEY"))
+    result = _production(DJANGO_SECRET_KEY=secret or example_value("DJANGO_SECRET_KEY"))
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr and why in result.stderr
 
@@ -151,7 +146,7 @@ def test_production__refuses_debug():
 
 @pytest.mark.parametrize("token", [None, "short-token", "x" * 40])
 def test_production__refuses_a_weak_or_example_health_token(token):
-    result = _production(HEALTH_TOKEN=token or _example_value("HEALTH_TOKEN"))
+    result = _production(HEALTH_TOKEN=token or example_value("HEALTH_TOKEN"))
     assert result.returncode != 0 and "HEALTH_TOKEN" in result.stderr
 
 
@@ -180,19 +175,6 @@ def test_production__forwarded_proto_only_through_a_proxy(proxies, trusted):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert ("HTTP_X_FORWARDED_PROTO" in done.stdout) is trusted
-
-
-# The production environment README.md documents ("Production"), as check --deploy sees it.
-DOCUMENTED_PRODUCTION = {
-    "DJANGO_ENV": "production",
-    "DJANGO_SECRET_KEY": GOOD_KEY,
-    "DJANGO_ALLOWED_HOSTS": "api.example.com",
-    "TRUSTED_PROXY_COUNT": "1",
-    "DJANGO_SECURE_SSL_REDIRECT": "true",
-    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
-    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
-    "DJANGO_SECURE_HSTS_PRELOAD": "true",
-}
 
 
 def test_check_deploy__clean_with_the_documented_production_environment():

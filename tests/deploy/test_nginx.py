@@ -211,7 +211,7 @@ def test_behind_a_tls_load_balancer__the_documented_production_settings_serve(tm
     with the production environment README.md documents, https requests are served (with
     HSTS), plain http ones redirected, and no redirect loops.
     """
-    from ..test_settings import DOCUMENTED_PRODUCTION
+    from ..support.production import DOCUMENTED_PRODUCTION
 
     env = {**DOCUMENTED_PRODUCTION, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
     with (
