@@ -107,8 +107,23 @@ def bump() -> int | None:
             version = cache.incr(KEY)
         except ValueError:  # the add did not stick either
             return _remember(None)
+    if version is not None:
+        # When the version before ended; kept as long as a cursor may outlive its version.
+        cache.set(_ended_key(int(version) - 1), time.time(), settings.CURSOR_MAX_AGE_SECONDS)
     # None: a Redis error was ignored. Either way this process sees its own change at once.
     return _remember(None if version is None else int(version))
+
+
+def _ended_key(version: int) -> str:
+    return f"{KEY}:ended:{version}"
+
+
+def ended_at(version: int) -> float | None:
+    """
+    When ``version`` stopped being current (a Unix time), or None: it is current, it ended
+    more than CURSOR_MAX_AGE_SECONDS ago, or it is not of this cache's versions at all.
+    """
+    return cache.get(_ended_key(version))
 
 
 def mark_changed(using: str | None = None) -> None:

@@ -35,7 +35,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.db import OperationalError
@@ -69,9 +69,22 @@ def request_limit() -> contextlib.AbstractContextManager[None]:
     return limit(settings.DATABASE_QUERY_TIMEOUT_SECONDS)
 
 
-def widened(seconds: float) -> contextlib.AbstractContextManager[None]:
-    """In a bounded block (a request), allow each round trip ``seconds``; elsewhere nothing."""
-    return limit(seconds) if active() else contextlib.nullcontext()
+@contextlib.contextmanager
+def widened_for_reads(seconds: float) -> Iterator[None]:
+    """
+    In a bounded block (a request), allow each round trip of this block ``seconds`` (a big
+    read); elsewhere nothing. The default connection is checked and opened first, under
+    the request's own bound: a frozen server is found as quickly as by any request.
+    """
+    if not active():
+        yield
+        return
+    from django.db import connection
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with limit(seconds):
+        yield
 
 
 def active() -> bool:
@@ -82,27 +95,37 @@ def active() -> bool:
 
 
 class _Wait:
-    __slots__ = ("cut", "deadline", "fd")
+    __slots__ = ("cancel", "cut", "deadline", "fd")
 
-    def __init__(self, deadline: float, fd: int) -> None:
-        self.deadline, self.fd, self.cut = deadline, fd, False
+    def __init__(self, deadline: float, fd: int, cancel: Callable[[], None] | None) -> None:
+        self.deadline, self.fd, self.cancel, self.cut = deadline, fd, cancel, False
 
 
 class _Watchdog:
-    """One thread that shuts the socket of each wait still registered at its deadline."""
+    """
+    One thread that shuts the socket of each wait still registered at its deadline, and
+    asks the server to cancel the query it was waiting for.
+
+    Each wait holds a duplicate of the socket's descriptor, closed when the wait ends: the
+    driver may close and reopen its connection meanwhile (the number then names another
+    socket), but a duplicate always names the socket it was made from.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._waits: set[_Wait] = set()
         self._thread: threading.Thread | None = None
-        self._pid = 0
 
-    def watch(self, fd: int, seconds: float) -> _Wait:
-        wait = _Wait(time.monotonic() + seconds, fd)
+    def watch(self, fd: int, seconds: float, cancel: Callable[[], None] | None) -> _Wait | None:
+        """The wait, registered; None when ``fd`` is no longer open (the driver's own error
+        comes at once then: nothing to wait for)."""
+        try:
+            own = os.dup(fd)
+        except OSError:
+            return None
+        wait = _Wait(time.monotonic() + seconds, own, cancel)
         with self._cond:
-            if self._thread is None or self._pid != os.getpid():  # first use, or forked
-                self._pid = os.getpid()
-                self._waits = set()
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="database-watchdog", daemon=True
                 )
@@ -112,33 +135,48 @@ class _Watchdog:
         return wait
 
     def release(self, wait: _Wait) -> None:
-        # Under the lock: once this returns the fd is never touched again, so the caller
-        # may close it (and the number be reused) safely.
         with self._cond:
-            self._waits.discard(wait)
+            if wait in self._waits:
+                self._waits.discard(wait)
+            elif not wait.cut:
+                return  # released already
+            fd, wait.fd = wait.fd, -1
+        if fd >= 0:
+            os.close(fd)
 
     def _run(self) -> None:
         with self._cond:
             while True:
                 now = time.monotonic()
-                due = [w for w in self._waits if w.deadline <= now]
-                for wait in due:
+                for wait in [w for w in self._waits if w.deadline <= now]:
                     self._waits.discard(wait)
                     wait.cut = True
                     _shut(wait.fd)
+                    if wait.cancel is not None:
+                        _in_background(wait.cancel, "database-cancel")
                 pending = [w.deadline for w in self._waits]
                 self._cond.wait(min(pending) - now if pending else None)
 
 
 def _shut(fd: int) -> None:
-    """Shut down the socket ``fd`` (not close it: the driver still owns the number)."""
+    """Shut down the socket ``fd`` (our duplicate: its owner's number is never touched)."""
     try:
         sock = socket.socket(fileno=os.dup(fd))
     except OSError:
         return
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    sock.close()  # the duplicate only
+    sock.close()
+
+
+def _in_background(target: Callable[[], None], name: str) -> None:
+    def run() -> None:
+        try:
+            target()
+        except Exception:  # noqa: BLE001 - best effort, off the request's path
+            logger.warning("%s failed", name, exc_info=True)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
 
 
 _watchdog = _Watchdog()
@@ -152,11 +190,14 @@ def _fileno(raw) -> int | None:
 
 
 @contextlib.contextmanager
-def bounded(raw, what: str, *, refuse: bool = True) -> Iterator[None]:
+def bounded(
+    raw, what: str, *, refuse: bool = True, cancel: Callable[[], None] | None = None
+) -> Iterator[None]:
     """
-    One round trip on the driver connection ``raw``, cut at the current limit. Answers
-    ``DatabaseTimeout`` at once while the breaker is open (unless not ``refuse``: the
-    probe); opens it when the wait is cut.
+    One round trip on the driver connection ``raw``, cut at the current limit (and
+    ``cancel`` called in the background, to stop the server's work). Answers
+    ``DatabaseTimeout`` at once while the breaker is open (unless not ``refuse``: a
+    rollback, the probe); opens it when the wait is cut.
     """
     seconds = _limit.get()
     if seconds is None:
@@ -168,7 +209,10 @@ def bounded(raw, what: str, *, refuse: bool = True) -> Iterator[None]:
     if fd is None:
         yield
         return
-    wait = _watchdog.watch(fd, seconds)
+    wait = _watchdog.watch(fd, seconds, cancel)
+    if wait is None:
+        yield
+        return
     try:
         yield
     except Exception as exc:
@@ -220,11 +264,17 @@ class _Breaker:
         from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
         connection = connections[DEFAULT_DB_ALIAS]
+        first = True
         while generation == self._generation:
-            time.sleep(PROBE_INTERVAL_SECONDS)
+            if not first:
+                time.sleep(PROBE_INTERVAL_SECONDS)
+            first = False
             try:
                 round_trip(connection, settings.DATABASE_QUERY_TIMEOUT_SECONDS or 1.0)
             except DatabaseError:
+                continue
+            except Exception:  # noqa: BLE001 - never leave the breaker open for good
+                logger.warning("database probe failed unexpectedly", exc_info=True)
                 continue
             finally:
                 connections.close_all()  # this thread's own, if any
@@ -244,6 +294,15 @@ class _Breaker:
 
 
 _breaker = _Breaker()
+
+
+def _after_fork() -> None:
+    # A child starts with nothing of its parent's: no open breaker, no watchdog thread.
+    global _watchdog, _breaker
+    _watchdog, _breaker = _Watchdog(), _Breaker()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def open_for() -> float | None:

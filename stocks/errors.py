@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from http import HTTPStatus
 from typing import Any
 
@@ -186,6 +187,10 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A database outage met outside a view (a middleware's session save, a commit at the
+    # end of the request) is the outage's 503 too, not a 500 mailed to ADMINS.
+    if is_outage(sys.exc_info()[1]):
+        return database_unavailable_response(request, sys.exc_info()[1])
     return _generic(request, 500)
 
 

@@ -20,7 +20,7 @@ from celery.schedules import crontab
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
-from stocks.redis_breaker import GuardedConnection
+from stocks.redis_breaker import connection_class
 
 from . import guards
 
@@ -173,6 +173,8 @@ DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5
 # and the process stops asking until the server answers a probe (stocks/database_guard.py).
 # Commands and Celery tasks are not bounded.
 DATABASE_QUERY_TIMEOUT_SECONDS = env.float("DATABASE_QUERY_TIMEOUT_SECONDS", default=1.0)
+if DATABASE_QUERY_TIMEOUT_SECONDS < 0:
+    raise ImproperlyConfigured("DATABASE_QUERY_TIMEOUT_SECONDS must be 0 (off) or more.")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; IMMEDIATE takes the write lock at
     # BEGIN so concurrent writers queue on the busy timeout instead of failing. Under WAL
@@ -220,7 +222,7 @@ if REDIS_URL:
                 # Redis down must not take the API down: reads miss, writes are dropped.
                 "IGNORE_EXCEPTIONS": True,
                 # A Redis that hangs is not asked again for a while (stocks/redis_breaker.py).
-                "CONNECTION_POOL_KWARGS": {"connection_class": GuardedConnection},
+                "CONNECTION_POOL_KWARGS": {"connection_class": connection_class(REDIS_URL)},
             },
         }
     }
@@ -324,9 +326,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
-# A cursor goes on across this many changes of the data (a quote refresh is one), then it is
-# a 400 cursor_expired (stocks/screen/paging.py).
-CURSOR_MAX_DATA_CHANGES = env.int("CURSOR_MAX_DATA_CHANGES", default=20)
+# A cursor goes on for this long after the data it was made on was replaced (a refresh),
+# then it is a 400 cursor_expired (stocks/screen/paging.py).
+CURSOR_MAX_AGE_SECONDS = env.int("CURSOR_MAX_AGE_SECONDS", default=1800)
+if CURSOR_MAX_AGE_SECONDS < 1:
+    raise ImproperlyConfigured("CURSOR_MAX_AGE_SECONDS must be at least 1.")
 
 # ------------------------------------------------------------------------------
 # Screen engine (stocks/screen): "numpy" screens an in-memory snapshot of every active

@@ -88,10 +88,27 @@ def test_no_limit__waits_are_not_watched(pair):
     assert database_guard.open_for() is None
 
 
-def test_widened__only_inside_a_bounded_block():
-    with database_guard.widened(30):
+def test_widened_for_reads__only_inside_a_bounded_block(db):
+    with database_guard.widened_for_reads(30):
         assert not database_guard.active()
     with database_guard.limit(1.0):
-        with database_guard.widened(30):
+        with database_guard.widened_for_reads(30):
             assert database_guard._limit.get() == 30
         assert database_guard._limit.get() == 1.0
+
+
+def test_an_outage_met_outside_a_view_is_the_503_not_a_500(rf):
+    """handler500 (Django's answer to what a middleware raised) knows an outage."""
+    from stocks.errors import handler500
+
+    request = rf.get("/api/stocks/")
+    try:
+        raise database_guard.DatabaseTimeout("not asked")
+    except database_guard.DatabaseTimeout:
+        response = handler500(request)
+    assert response.status_code == 503
+    assert response._has_been_logged  # not mailed to ADMINS
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        assert handler500(request).status_code == 500

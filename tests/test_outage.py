@@ -478,9 +478,12 @@ def test_frozen_database__work_outside_requests_is_not_bounded(
 def test_frozen_database__cached_answers_still_served(
     server, persistent_connection, settings, frozen_guard
 ):
-    """While the breaker is open, what the response cache holds is served (no database)."""
+    """While the breaker is open, what the response cache holds is served (no database),
+    limits included: the plan this process last read stands while it cannot read again."""
     proxy = persistent_connection
     settings.RESPONSE_CACHE_ENABLED = True
+    settings.RATE_LIMITS_ENABLED = True
+    settings.API_KEY_CACHE_SECONDS = 0  # every request would read the anonymous plan again
     StockFactory(ticker="AAPL", name="Apple Inc")
     warm = server("/api/stocks/AAPL/")
     assert warm.status_code == 200
@@ -493,3 +496,72 @@ def test_frozen_database__cached_answers_still_served(
         assert elapsed < 0.2
     finally:
         proxy.thaw()
+
+
+def test_frozen_database__a_commit_is_bounded_too(persistent_connection, frozen_guard):
+    """Not only queries: the COMMIT at the end of an atomic block is a round trip too."""
+    from django.db import transaction
+
+    from stocks import database_guard
+    from stocks.models import Stock
+
+    proxy = persistent_connection
+    stock = StockFactory(ticker="AAPL", name="Apple Inc")
+    started = time.perf_counter()
+    with (
+        pytest.raises(database_guard.DatabaseTimeout),
+        database_guard.limit(0.5),
+        transaction.atomic(),
+    ):
+        Stock.objects.filter(pk=stock.pk).update(name="Apple")
+        proxy.freeze()
+    elapsed = time.perf_counter() - started
+    proxy.thaw()
+    connection.close()
+    assert elapsed < 1.5
+
+
+def test_a_cut_query_is_cancelled_on_the_server(settings, frozen_guard):
+    """A query cut for waiting too long (here on a row lock) does not run on behind the
+    client's back: the server is told to stop it, so a write answered 503 never commits."""
+    from stocks import database_guard
+    from stocks.models import Stock
+
+    if connection.vendor not in DEFAULT_PORTS:
+        pytest.skip(f"backend mismatch: needs a database server, this run uses {connection.vendor}")
+    stock = StockFactory(ticker="AAPL", name="Apple Inc")
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    holder = wrapper.get_new_connection(wrapper.get_connection_params())
+    try:
+        holder.cursor().execute("SELECT id FROM stocks_stock WHERE id = %s FOR UPDATE", [stock.pk])
+        with pytest.raises(database_guard.DatabaseTimeout), database_guard.limit(0.5):
+            Stock.objects.filter(pk=stock.pk).update(name="Written after a 503")
+        time.sleep(1.0)  # the cancel runs in the background
+    finally:
+        holder.rollback()  # the lock is released: an uncancelled UPDATE would now commit
+        holder.close()
+    connection.close()
+    database_guard.reset()
+    time.sleep(0.3)
+    assert Stock.objects.get(pk=stock.pk).name == "Apple Inc"
+
+
+def test_frozen_database__a_snapshot_build_finds_it_as_fast(
+    server, persistent_connection, settings, frozen_guard
+):
+    """The screen engine's build may read longer than a query may, but its connection is
+    checked at the request's own bound first: a frozen server is found as quickly."""
+    settings.SCREEN_ENGINE = "numpy"
+    proxy = persistent_connection
+    StockFactory(ticker="AAPL", name="Apple Inc")
+    assert server("/api/stocks/AAPL/").status_code == 200  # the connection is open
+    from stocks import data_version
+
+    data_version.bump()  # no snapshot of this version yet: the next screen builds one
+    proxy.freeze()
+    try:
+        response, elapsed = _timed(server, "/api/stocks/?ordering=-market_cap")
+    finally:
+        proxy.thaw()
+    assert_database_unavailable(response, settings)
+    assert elapsed < 1.5

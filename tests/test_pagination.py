@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from stocks import data_version
 from stocks.models import Stock
+from stocks.screen import paging
 from stocks.screen.paging import CursorExpired, seal
 
 from .factories import StockFactory
@@ -492,7 +494,6 @@ def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
         (encode_cursor({"v": "inf", "t": "A", "b": False, "o": "-pe_ratio"}), "-pe_ratio"),
         (encode_cursor({"v": "-Infinity", "t": "A", "b": True, "o": "change_percent"}),
          "change_percent"),
-        (seal({"v": None, "t": "A", "b": False, "o": "ticker"}), "ticker"),  # no version
         (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": "7"}), "ticker"),
         (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": True}), "ticker"),
         (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": -1}), "ticker"),
@@ -548,19 +549,24 @@ def _next_token(api, **params) -> str:
     return parse_qs(urlsplit(first["next"]).query)["cursor"][0]
 
 
-def test_cursor__goes_on_across_data_changes_up_to_the_limit(api, cursor_stocks, settings):
-    """Tied to its data version: valid across CURSOR_MAX_DATA_CHANGES changes, then a 400
-    cursor_expired telling the client to start again; a new cursor works at once."""
-    settings.CURSOR_MAX_DATA_CHANGES = 2
+def test_cursor__goes_on_after_data_changes_until_its_data_is_too_old(
+    api, cursor_stocks, settings, monkeypatch
+):
+    """Tied to its data version: after the data changes (a refresh may be many changes, one
+    per ingest batch) it goes on for CURSOR_MAX_AGE_SECONDS from when its version was
+    replaced, then is a 400 cursor_expired telling the client to start again."""
+    settings.CURSOR_MAX_AGE_SECONDS = 600
     token = _next_token(api, ordering="ticker")
-    for _ in range(2):
+    replaced = time.time()
+    for _ in range(30):
         data_version.bump()
-        response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 2})
-        assert response.status_code == 200, response.content
-        assert tickers_of(response) == ["C", "D"]
-    data_version.bump()
-
     response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 2})
+    assert response.status_code == 200, response.content
+    assert tickers_of(response) == ["C", "D"]
+
+    monkeypatch.setattr(paging.time, "time", lambda: replaced + 601)
+    # (another page size: the answer above is in the response cache for its own timeout)
+    response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 3})
 
     error = assert_error(response, 400, "cursor_expired")
     assert error["details"] == {"cursor": [CursorExpired.MESSAGE]}
@@ -568,11 +574,25 @@ def test_cursor__goes_on_across_data_changes_up_to_the_limit(api, cursor_stocks,
     assert api.get(URL, {"cursor": fresh, "ordering": "ticker"}).status_code == 200
 
 
-def test_cursor__from_another_data_lineage_is_expired(api, cursor_stocks):
-    """A version ahead of the current one (the cache was flushed and the version re-seeded
-    since, or another deployment's data) cannot be placed: expired."""
-    cursor = encode_cursor({"v": None, "t": "C", "b": False, "o": "ticker", "d": 2**62})
+def test_cursor__of_the_current_version_never_expires(api, cursor_stocks, monkeypatch):
+    token = _next_token(api, ordering="ticker")
+    later = time.time() + 10**7
+    monkeypatch.setattr(paging.time, "time", lambda: later)
+    assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200
+
+
+@pytest.mark.parametrize("version", [2**62, 1], ids=["ahead (a re-seeded cache)", "unknown"])
+def test_cursor__a_version_the_cache_cannot_place_is_expired(api, cursor_stocks, version):
+    """Ahead of the current one (the cache was flushed and re-seeded since, or another
+    deployment's data), or one whose end the cache never saw: expired."""
+    cursor = encode_cursor({"v": None, "t": "C", "b": False, "o": "ticker", "d": version})
     assert_error(api.get(URL, {"cursor": cursor}), 400, "cursor_expired")
+
+
+def test_cursor__made_before_cursors_carried_a_version_goes_on(api, cursor_stocks):
+    cursor = seal({"v": None, "t": "B", "b": False, "o": "ticker"})
+    response = api.get(URL, {"cursor": cursor, "ordering": "ticker", "page_size": 2})
+    assert tickers_of(response) == ["C", "D"]
 
 
 def test_cursor__secret_key_rotation(api, cursor_stocks, settings):

@@ -18,14 +18,14 @@ from .support.servers import RedisServer
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture
-def frozen_cache(tmp_path, settings, monkeypatch):
-    server = RedisServer(tmp_path)
+@pytest.fixture(params=["", "p@ss/w#rd"], ids=["no password", "password to quote"])
+def frozen_cache(request, tmp_path, settings, monkeypatch):
+    server = RedisServer(tmp_path, password=request.param)
     config = redis_cache_settings(server.url)
     config["default"]["OPTIONS"].update(
         SOCKET_TIMEOUT=0.3,
         SOCKET_CONNECT_TIMEOUT=0.3,
-        CONNECTION_POOL_KWARGS={"connection_class": redis_breaker.GuardedConnection},
+        CONNECTION_POOL_KWARGS={"connection_class": redis_breaker.connection_class(server.url)},
     )
     settings.CACHES = config
     monkeypatch.setattr(redis_breaker, "RETRY_SECONDS", 0.5)
@@ -80,3 +80,30 @@ def test_probe_closes_it_once_redis_answers(frozen_cache, caplog):
     cache.set("k", "after")
     assert cache.get("k") == "after"
     assert any("Redis answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_brief_restart_costs_well_under_retry_seconds(frozen_cache, monkeypatch):
+    """The probe asks at once, then backs off: a blip is over in a fraction of a second."""
+    server, cache = frozen_cache
+    monkeypatch.setattr(redis_breaker, "RETRY_SECONDS", 5.0)
+    server.freeze()
+    cache.get("k")
+    server.thaw()
+    started = time.monotonic()
+    while redis_breaker.open_for() is not None:
+        assert time.monotonic() - started < 1.0, "a blip kept the cache off"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [("redis://h:6379/0", "GuardedConnection"), ("rediss://h:6380/0", "GuardedSSLConnection"),
+     ("unix:///run/redis.sock?db=0", "GuardedUnixDomainSocketConnection")],
+)  # fmt: skip
+def test_connection_class_follows_the_url_scheme(url, kind):
+    assert redis_breaker.connection_class(url).__name__ == kind
+
+
+def test_unknown_scheme_refused():
+    with pytest.raises(ValueError, match="unsupported scheme"):
+        redis_breaker.connection_class("http://h/0")

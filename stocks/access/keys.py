@@ -135,7 +135,8 @@ def verify(key: str) -> KeyRecord:
 # --- the per-process memo -----------------------------------------------------------------
 # Every memo below is stored only if no forget() ran while it was being read from the
 # database (the generation is unchanged), so a revocation made in this process can never be
-# undone by a read that started before it.
+# undone by a read that started before it. While the database cannot be read, an expired
+# memo is used as it is: answers the response cache holds are still served to their keys.
 
 _memo: OrderedDict[str, tuple[KeyRecord | None, float]] = OrderedDict()
 _touched: OrderedDict[str, float] = OrderedDict()  # prefix -> when this process wrote last_used
@@ -160,7 +161,12 @@ def _record(prefix: str) -> KeyRecord | None:
     if found is not None and now - found[1] < settings.API_KEY_CACHE_SECONDS:
         return found[0]
     generation = _generation
-    key = APIKey.objects.select_related("plan").filter(prefix=prefix).first()
+    try:
+        key = APIKey.objects.select_related("plan").filter(prefix=prefix).first()
+    except DatabaseError:
+        if found is None:
+            raise
+        return found[0]  # the database is gone: what this process knew stands meanwhile
     record = None if key is None else KeyRecord.of(key)
     _remember(_memo, prefix, (record, now), generation)
     return record
@@ -192,7 +198,12 @@ def _remembered(name: str, load: Callable[[], Any]) -> Any:
     if known is not None and now - known[1] < settings.API_KEY_CACHE_SECONDS:
         return known[0]
     generation = _generation
-    value = load()
+    try:
+        value = load()
+    except DatabaseError:
+        if known is None:
+            raise
+        return known[0]  # the database is gone: what this process knew stands meanwhile
     with _lock:
         if generation == _generation:
             _singles[name] = (value, now)

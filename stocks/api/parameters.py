@@ -258,9 +258,9 @@ def screen_parameters() -> list[OpenApiParameter]:
             CURSOR_PARAM,
             OpenApiTypes.STR,
             description="Keyset cursor for deep paging: send it empty to start, then follow "
-            "next/previous. Signed, and tied to its ordering; after "
-            f"{settings.CURSOR_MAX_DATA_CHANGES} changes of the data it is a 400 "
-            "cursor_expired (start again).",
+            "next/previous. Signed, and tied to its ordering; "
+            f"{settings.CURSOR_MAX_AGE_SECONDS} s after the data it was made on was replaced "
+            "it is a 400 cursor_expired (start again).",
         ),
     ]
 

@@ -1,16 +1,25 @@
-"""The part both guarded backends share: where a round trip starts."""
+"""
+The part both guarded backends share: every place a web request's round trip starts (a
+query, a commit or rollback, a change of autocommit, the setup of a new connection, Django's
+connection check), bounded by ``stocks.database_guard``; and how each server is asked to stop
+the work of a query that was cut.
+"""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from django.conf import settings
 
 from .. import database_guard
 
+CANCEL_TIMEOUT_SECONDS = 2.0
+
 
 def _bounded_execute(execute, sql, params, many, context):
-    with database_guard.bounded(context["connection"].connection, "a query"):
+    db = context["connection"]
+    with db._bounded("a query"):
         return execute(sql, params, many, context)
 
 
@@ -20,6 +29,26 @@ class GuardedDatabaseWrapper:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.execute_wrappers.append(_bounded_execute)
+        self.server_session = None  # the server's id of the open connection
+
+    def session_of(self, raw):
+        """The server's id of the driver connection ``raw`` (what cancel_session takes)."""
+        raise NotImplementedError
+
+    def cancel_session(self, session) -> None:
+        """Ask the server to stop what ``session`` is running (from a new connection)."""
+        raise NotImplementedError
+
+    def _bounded(self, what: str, *, refuse: bool = True):
+        cancel = None if self.server_session is None else partial(
+            self.cancel_session, self.server_session
+        )  # fmt: skip
+        return database_guard.bounded(self.connection, what, refuse=refuse, cancel=cancel)
+
+    def _cancel_params(self) -> dict:
+        params = self.get_connection_params()
+        params.pop("init_command", None)
+        return params
 
     def get_new_connection(self, conn_params):
         database_guard.refuse_if_open()  # no connect to a server known not to answer
@@ -33,12 +62,30 @@ class GuardedDatabaseWrapper:
                 database_guard.connect_timed_out(exc)
             raise
 
+    def init_connection_state(self):
+        self.server_session = None
+        with self._bounded("setting up a connection"):
+            super().init_connection_state()
+        self.server_session = self.session_of(self.connection)
+
+    def _commit(self):
+        with self._bounded("a commit"):
+            return super()._commit()
+
+    def _rollback(self):
+        with self._bounded("a rollback", refuse=False):  # Django's cleanup must still run
+            return super()._rollback()
+
+    def _set_autocommit(self, autocommit):
+        with self._bounded("a change of autocommit"):
+            return super()._set_autocommit(autocommit)
+
     def is_usable(self) -> bool:
         # Django's connection health check (CONN_HEALTH_CHECKS): a round trip too.
         if database_guard.active() and database_guard.open_for() is not None:
             return False
         try:
-            with database_guard.bounded(self.connection, "a connection check"):
+            with self._bounded("a connection check"):
                 return super().is_usable()
         except database_guard.DatabaseTimeout:
             return False

@@ -43,6 +43,10 @@ from .. import database_guard
 from . import sql
 from .fields import BY_NAME, FIELDS, FILTERS, LIST_FIELDS, Kind, Op
 
+# Reading every stock may take longer than a request's query may: each of a build's reads
+# may take a third of the worker's time limit (so the worker is never killed mid-build).
+BUILD_READ_SECONDS = settings.GUNICORN["timeout"] / 3
+
 SCALE = 10_000  # DecimalField(decimal_places=4)
 _QUANTUM = Decimal("0.0001")
 # Integers up to 2^53 are exact as doubles: decimals below 2^53 / 10^4 (about 9 * 10^11)
@@ -216,15 +220,17 @@ class Snapshot:
             listed = Stock.objects.active().order_by("name", "ticker").values_list("id", "name")
             order = []
             connection = connections[listed.db]
-            with database_guard.widened(settings.SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS):
-                connection.ensure_connection()
-                # A server-side cursor's fetches are round trips no query wrapper sees.
-                with database_guard.bounded(connection.connection, "the name order"):
-                    for pk, name in listed.iterator(chunk_size=10_000):
-                        row = row_of.get(pk)
-                        if row is None or self.names[row] != name:
-                            raise Unsupported("the stocks changed since the snapshot was built")
-                        order.append(row)
+            # A server-side cursor's fetches are round trips no query wrapper sees: the
+            # whole read is bounded (its connection opened and checked first).
+            with (
+                database_guard.widened_for_reads(BUILD_READ_SECONDS),
+                database_guard.bounded(connection.connection, "the name order"),
+            ):
+                for pk, name in listed.iterator(chunk_size=10_000):
+                    row = row_of.get(pk)
+                    if row is None or self.names[row] != name:
+                        raise Unsupported("the stocks changed since the snapshot was built")
+                    order.append(row)
             if len(order) != self.size:
                 raise Unsupported("the stocks changed since the snapshot was built")
             self.ascending["name"] = np.array(order, dtype=_ROW)

@@ -12,8 +12,9 @@ Contract: every list answers ``{"count", "next", "previous", "results"}``.
   paging do not shift pages. A cursor only works with the ordering it was made for.
   It is tied to the data version it was made on: after a change it goes on from its
   position in the new data (rows whose value moved across the position may be seen
-  twice or not at all, as in any keyset paging), for at most ``CURSOR_MAX_DATA_CHANGES``
-  changes; an older cursor is a 400 ``cursor_expired`` (start again with ``cursor=``).
+  twice or not at all, as in any keyset paging) for ``CURSOR_MAX_AGE_SECONDS`` after
+  its version was replaced; then it is a 400 ``cursor_expired`` (start again with
+  ``cursor=``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import base64
 import binascii
 import json
 import math
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +32,7 @@ from django.conf import settings
 from django.core import signing
 from rest_framework import exceptions
 
+from .. import data_version
 from ..errors import InvalidParameter
 from .fields import BY_NAME, Kind, SortKey
 
@@ -135,10 +138,14 @@ class Position:
         )
 
     def check_age(self, version: int | None) -> None:
-        """CursorExpired if the data changed more than CURSOR_MAX_DATA_CHANGES times since."""
-        if version is None or self.version is None:
-            return  # the cache cannot tell: the keyset goes on
-        if not 0 <= version - self.version <= settings.CURSOR_MAX_DATA_CHANGES:
+        """
+        CursorExpired once the data it was made on has been replaced for longer than
+        CURSOR_MAX_AGE_SECONDS (or cannot be placed: a version of another cache).
+        """
+        if version is None or self.version is None or self.version == version:
+            return  # current, or the cache cannot tell: the keyset goes on
+        ended = data_version.ended_at(self.version) if self.version < version else None
+        if ended is None or time.time() - ended > settings.CURSOR_MAX_AGE_SECONDS:
             raise CursorExpired()
 
     @classmethod
@@ -154,7 +161,8 @@ class Position:
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             payload = json.loads(raw)
-            value, ticker, version = payload["v"], payload["t"], payload["d"]
+            # No "d": a cursor made before cursors carried their version (it goes on).
+            value, ticker, version = payload["v"], payload["t"], payload.get("d")
             backwards, ordering = payload["b"], str(payload["o"])
         except (
             binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError
@@ -207,11 +215,11 @@ class PlanLimit(exceptions.PermissionDenied):
 
 
 class CursorExpired(exceptions.ValidationError):
-    """400 ``cursor_expired``: the data changed too often since the cursor was made."""
+    """400 ``cursor_expired``: the data the cursor was made on was replaced too long ago."""
 
     default_code = "cursor_expired"
     MESSAGE = (
-        "The data has changed too much since this cursor was made; start again from the "
+        "The data this cursor was made on was replaced too long ago; start again from the "
         "first page (cursor=)."
     )
 

@@ -97,9 +97,7 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
     ):
         return None  # another worker builds it; it will be in the cache shortly
     try:
-        # Reading every stock may take longer than a request's query may (and holds the
-        # build lock as long at most).
-        with database_guard.widened(settings.SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS):
+        with database_guard.widened_for_reads(engine.BUILD_READ_SECONDS):
             snapshot = engine.build(version)
     except Exception as exc:
         if settings.SCREEN_SNAPSHOT_SHARED:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
 import pytest
@@ -105,15 +106,17 @@ def _admin(database: ServerDatabase, statement: str) -> None:
 class RedisServer:
     """redis-server on a free port, in the foreground of its own process: freeze, kill."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, password: str = "") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             _require("redis-server", "redis-server is not installed")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.port, self.password = free_port(), password
+        auth = f":{quote(password, safe='')}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        extra = ["--requirepass", password] if password else []
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(tmp_path)],
+             "--appendonly", "no", "--dir", str(tmp_path), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10
@@ -125,7 +128,8 @@ class RedisServer:
         import redis
 
         try:
-            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
+            client = redis.Redis(port=self.port, password=self.password or None, socket_timeout=0.5)
+            return bool(client.ping())
         except redis.RedisError:
             return False
 
