@@ -15,6 +15,9 @@ Known keys:
   keyed on. ``clear_cache`` never deletes it: while it exists it only moves forward, and
   when it is missing it is re-seeded from the clock, past every earlier version, so an
   answer cached under an old version can never become current again.
+- ``stocks:data-version:ended:<version>`` (``stocks/data_version.py``): when that version was
+  replaced, kept ``CURSOR_MAX_AGE_SECONDS``: a cursor made on it expires that long after.
+  ``clear_cache`` keeps them too.
 - ``<namespace>:response:<endpoint>:<data version>:<parameters hash>`` (``stocks/caching.py``):
   a rendered response (body, gzipped body, ETag), in ``stocks``, ``search``, ``history`` or
   ``market``; the same key plus ``:lock`` is held for a few seconds by the one request

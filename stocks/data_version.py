@@ -114,8 +114,16 @@ def bump() -> int | None:
     return _remember(None if version is None else int(version))
 
 
+_ENDED = f"{KEY}:ended:"
+
+
 def _ended_key(version: int) -> str:
-    return f"{KEY}:ended:{version}"
+    return f"{_ENDED}{version}"
+
+
+def is_history(key: str) -> bool:
+    """A key of when a version ended (clear_cache keeps them, as it keeps the version)."""
+    return key.startswith(_ENDED)
 
 
 def ended_at(version: int) -> float | None:

@@ -745,3 +745,14 @@ def test_refresh_statistics__runs_the_backend_statements(monkeypatch):
     database_maintenance.refresh_statistics()
 
     assert ran and all("ANALYZE" in statement or "PRAGMA" in statement for statement in ran)
+
+
+def test_clear_cache__keeps_when_each_version_ended(seeded_cache, any_cache):
+    """The cursors' clock stays with the version: clearing does not expire cursors."""
+    from stocks import data_version
+
+    replaced = data_version.current()
+    data_version.bump()
+    assert data_version.ended_at(replaced) is not None
+    run_json("clear_cache", "--all")
+    assert data_version.ended_at(replaced) is not None

@@ -94,6 +94,8 @@ def clear_cache(
         if key in KEPT_KEYS:
             result.kept.append(key)
             return None
+        if data_version.is_history(key):
+            return None  # when each version ended: the cursors' clock, kept with the version
         return name
 
     if isinstance(cache, RedisCache):
