@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import math
 import os
 import socket
 import threading
@@ -115,6 +116,8 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._waits: set[_Wait] = set()
         self._thread: threading.Thread | None = None
+        self._wake_at = math.inf  # when the thread wakes next, unless notified
+        self._last_deadline = -math.inf
 
     def watch(self, fd: int, seconds: float, cancel: Callable[[], None] | None) -> _Wait | None:
         """The wait, registered; None when ``fd`` is no longer open (the driver's own error
@@ -131,7 +134,11 @@ class _Watchdog:
                 )
                 self._thread.start()
             self._waits.add(wait)
-            self._cond.notify()
+            self._last_deadline = wait.deadline
+            if wait.deadline < self._wake_at:
+                # Only then: waits come in deadline order, so the thread, asleep until an
+                # earlier one, wakes once per limit under load, not once per query.
+                self._cond.notify()
         return wait
 
     def release(self, wait: _Wait) -> None:
@@ -154,8 +161,12 @@ class _Watchdog:
                     _shut(wait.fd)
                     if wait.cancel is not None:
                         _in_background(wait.cancel, "database-cancel")
-                pending = [w.deadline for w in self._waits]
-                self._cond.wait(min(pending) - now if pending else None)
+                # With nothing to watch, sleep until the last deadline handed out anyway:
+                # the next query's deadline is later, so it needs no notify (a query at a
+                # time would otherwise wake this thread twice per query).
+                idle = self._last_deadline if self._last_deadline > now else math.inf
+                self._wake_at = min((w.deadline for w in self._waits), default=idle)
+                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
 
 
 def _shut(fd: int) -> None:

@@ -71,6 +71,21 @@ def test_a_url_over_8_kb_is_a_json_414(proxied):
     assert "POST /api/stocks/screen/" in error["message"]
 
 
+def test_nginx_errors_are_readable_by_a_browser_on_any_origin(proxied, tmp_path):
+    """A member's browser JS gets nginx's own errors with CORS headers (else it sees only
+    an opaque network error): the body and Retry-After are readable."""
+    tickers = ",".join(f"T{n:06d}" for n in range(2000))
+    origin = {"Origin": "https://members.example.org"}
+    status, headers, _ = request(proxied, "GET", f"/api/stocks/?tickers={tickers}", headers=origin)
+    assert status == 414
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+    closed = free_port()
+    with nginx(tmp_path, [f"server 127.0.0.1:{closed};"]) as port:
+        status, headers, _ = request(port, "GET", "/api/stocks/", headers=origin)
+    assert status == 502 and headers["Access-Control-Allow-Origin"] == "*"
+
+
 def test_a_header_over_8_kb_is_a_json_400(proxied):
     json_error(*request(proxied, "GET", "/api/stocks/", headers={"X-Junk": "x" * 10_000}), 400)
 

@@ -18,7 +18,7 @@ import pytest
 from stocks.redis_breaker import RETRY_SECONDS
 
 from ..support.live import Instance, app_env, free_port, prepare
-from ..support.load import Load, figures
+from ..support.load import Load, Probe, figures
 from ..support.servers import RedisServer
 
 CLIENTS = 16
@@ -63,7 +63,10 @@ def redis_stack(tmp_path):
 def test_frozen_redis__costs_a_bounded_share_of_throughput(redis_stack):
     port, redis, key, instance = redis_stack
     paths = itertools.cycle(PATHS).__next__
-    with Load(port, paths, CLIENTS, headers={"X-API-Key": key}) as load:
+    with (
+        Load(port, paths, CLIENTS, headers={"X-API-Key": key}) as load,
+        Probe(port, "/health/") as probe,
+    ):
         time.sleep(4)
         frozen_at = time.monotonic()
         redis.freeze()
@@ -84,6 +87,8 @@ def test_frozen_redis__costs_a_bounded_share_of_throughput(redis_stack):
     figures("after the thaw", after, ended_at - thawed_at - 1)
     ready = [s for s in during if s.path == "/health/ready/"]
     figures("/health/ready/ during the freeze", ready)
+    health = probe.between(frozen_at, thawed_at)
+    figures("/health/ during the freeze", health)
     print(f"throughput during the freeze: {rate_during / rate_before:.2f} of before")
 
     assert {s.status for s in before} == {200}
@@ -95,6 +100,8 @@ def test_frozen_redis__costs_a_bounded_share_of_throughput(redis_stack):
     assert rate_during >= 0.4 * rate_before
     assert max(s.seconds for s in during) < 1.0
     assert sorted(s.seconds for s in ready)[len(ready) // 2] < 0.1  # median
+    assert {s.status for s in health} == {200}
+    assert max(s.seconds for s in health) < 2.0
     log = instance.log_path.read_text()
     assert "Traceback" not in log
     # Each process that stopped asking Redis asks it again: the cache is back.

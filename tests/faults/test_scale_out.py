@@ -16,7 +16,7 @@ import time
 import pytest
 
 from ..support.live import Instance, app_env, free_port, prepare
-from ..support.load import Load, figures
+from ..support.load import Load, Probe, figures
 from ..support.nginx import nginx
 
 CLIENTS = 6
@@ -54,11 +54,14 @@ def pair(tmp_path):
 
 def test_kill_9_of_one_instance_refuses_nothing(pair):
     proxy, (first, _) = pair
-    with Load(proxy, [PATH], CLIENTS) as load:
+    with Load(proxy, [PATH], CLIENTS) as load, Probe(proxy, "/health/") as probe:
         time.sleep(1.5)
         first.kill()
         time.sleep(2.5)
     figures("kill -9 of one of two instances", load.samples)
+    figures("/health/ through nginx meanwhile", probe.samples)
+    assert {s.status for s in probe.samples} == {200}
+    assert max(s.seconds for s in probe.samples) < 2.0
     statuses = [s.status for s in load.samples]
     assert set(statuses) <= {200, "truncated"}, set(statuses)
     assert statuses.count("truncated") <= CLIENTS  # at most the responses in flight at the kill
@@ -67,7 +70,7 @@ def test_kill_9_of_one_instance_refuses_nothing(pair):
 
 def test_rolling_restart_loses_no_request(pair):
     proxy, instances = pair
-    with Load(proxy, [PATH], CLIENTS) as load:
+    with Load(proxy, [PATH], CLIENTS) as load, Probe(proxy, "/health/") as probe:
         time.sleep(1.0)
         for instance in instances:
             assert instance.terminate() == 0  # drained and exited cleanly
@@ -76,5 +79,8 @@ def test_rolling_restart_loses_no_request(pair):
             # fail_timeout is over (the README's recipe waits for the same).
             time.sleep(FAIL_TIMEOUT + 1)
     figures("rolling restart of two instances", load.samples)
+    figures("/health/ through nginx meanwhile", probe.samples)
+    assert {s.status for s in probe.samples} == {200}
+    assert max(s.seconds for s in probe.samples) < 2.0
     assert {s.status for s in load.samples} == {200}
     assert len(load.samples) > 50
