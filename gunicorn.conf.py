@@ -9,7 +9,8 @@ import os
 
 from stockscanner_django.settings import GUNICORN
 
-bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+# Unset or empty (as in .env.example): every interface, on PORT (8000).
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
 workers = GUNICORN["workers"]
 threads = GUNICORN["threads"]
 # A worker that does not answer for this long is killed and replaced.

@@ -258,7 +258,8 @@ MARKET_EARLY_CLOSE_TIME = env.str("MARKET_EARLY_CLOSE_TIME", default="13:00")
 # ------------------------------------------------------------------------------
 # Celery
 # ------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Unset or empty (as in .env.example): the cache's Redis, if any.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 # No broker configured: the embedded default runs tasks inline.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -47,6 +47,23 @@ def test_settings__empty_database_url_is_the_embedded_default():
     assert result.stdout.startswith("django.db.backends.sqlite3 ")
 
 
+def test_settings__empty_broker_url_is_the_caches_redis():
+    """.env.example leaves CELERY_BROKER_URL empty: the broker is then REDIS_URL's Redis."""
+    result = _run(REDIS_URL="redis://127.0.0.1:6379/0", CELERY_BROKER_URL="")
+    assert result.returncode == 0, result.stderr
+    assert "django_redis.cache.RedisCache False" in result.stdout  # not eager: a real broker
+
+
+def test_gunicorn__empty_bind_is_the_default():
+    env = {**os.environ, "GUNICORN_BIND": "", "PORT": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0.0.0.0:8000"
+
+
 def test_settings__redis_url_selects_django_redis_and_broker():
     """REDIS_URL switches the cache to django-redis and Celery to a real broker."""
     result = _run(REDIS_URL="redis://127.0.0.1:6379/0")
