@@ -30,7 +30,8 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from . import redis_breaker
@@ -99,6 +100,9 @@ def cache_recovered() -> None:
 
 def bump() -> int | None:
     """Move to a new version (atomically); None when the cache cannot keep it."""
+    replaced = cache.get(KEY)
+    if replaced is not None:  # before the move, so no reader sees it unrecorded
+        _record_end(int(replaced))
     try:
         version = cache.incr(KEY)
     except ValueError:  # the key is missing: a fresh seed is itself a version never used
@@ -107,9 +111,8 @@ def bump() -> int | None:
             version = cache.incr(KEY)
         except ValueError:  # the add did not stick either
             return _remember(None)
-    if version is not None:
-        # When the version before ended; kept as long as a cursor may outlive its version.
-        cache.set(_ended_key(int(version) - 1), time.time(), settings.CURSOR_MAX_AGE_SECONDS)
+    if version is not None and int(version) - 1 != replaced:
+        _record_end(int(version) - 1)  # another process moved it meanwhile
     # None: a Redis error was ignored. Either way this process sees its own change at once.
     return _remember(None if version is None else int(version))
 
@@ -126,12 +129,23 @@ def is_history(key: str) -> bool:
     return key.startswith(_ENDED)
 
 
-def ended_at(version: int) -> float | None:
+def _record_end(version: int) -> None:
+    # Kept as long as a cursor may outlive its version: the key's expiry is the clock
+    # (the cache's own, one for every server), its value only says when, for operators.
+    cache.add(_ended_key(version), time.time(), settings.CURSOR_MAX_AGE_SECONDS)
+
+
+def ended_recently(version: int) -> bool:
+    """``version`` was replaced less than CURSOR_MAX_AGE_SECONDS ago (in this cache)."""
+    return cache.get(_ended_key(version)) is not None
+
+
+def shared() -> bool:
     """
-    When ``version`` stopped being current (a Unix time), or None: it is current, it ended
-    more than CURSOR_MAX_AGE_SECONDS ago, or it is not of this cache's versions at all.
+    The version is one for every process. Not with the local-memory cache: each process
+    then counts its own versions (a cursor made by one worker could not be placed by another).
     """
-    return cache.get(_ended_key(version))
+    return not isinstance(caches["default"], LocMemCache)
 
 
 def mark_changed(using: str | None = None) -> None:

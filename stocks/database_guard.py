@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import logging
 import math
 import os
@@ -48,6 +49,10 @@ PROBE_INTERVAL_SECONDS = 0.25
 # Seconds a web request's round trip may take (None: unbounded, outside requests).
 _limit: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "database_wait_limit", default=None
+)
+# The end of a widened block (monotonic): its round trips together end by then.
+_block_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "database_block_deadline", default=None
 )
 
 
@@ -73,8 +78,8 @@ def request_limit() -> contextlib.AbstractContextManager[None]:
 @contextlib.contextmanager
 def widened_for_reads(seconds: float) -> Iterator[None]:
     """
-    In a bounded block (a request), allow each round trip of this block ``seconds`` (a big
-    read); elsewhere nothing. The default connection is checked and opened first, under
+    In a bounded block (a request), allow this block's round trips ``seconds`` in all (big
+    reads); elsewhere nothing. The default connection is checked and opened first, under
     the request's own bound: a frozen server is found as quickly as by any request.
     """
     if not active():
@@ -84,8 +89,12 @@ def widened_for_reads(seconds: float) -> Iterator[None]:
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with limit(seconds):
-        yield
+    token = _block_deadline.set(time.monotonic() + seconds)
+    try:
+        with limit(seconds):
+            yield
+    finally:
+        _block_deadline.reset(token)
 
 
 def active() -> bool:
@@ -124,11 +133,13 @@ class _Watchdog:
         comes at once then: nothing to wait for)."""
         try:
             own = os.dup(fd)
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EBADF:  # out of descriptors: say so, the wait goes unwatched
+                logger.warning("database wait not bounded: %s", exc)
             return None
         wait = _Wait(time.monotonic() + seconds, own, cancel)
         with self._cond:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="database-watchdog", daemon=True
                 )
@@ -160,7 +171,10 @@ class _Watchdog:
                     wait.cut = True
                     _shut(wait.fd)
                     if wait.cancel is not None:
-                        _in_background(wait.cancel, "database-cancel")
+                        try:
+                            _in_background(wait.cancel, "database-cancel")
+                        except RuntimeError as exc:  # no thread to be had: the cut stands
+                            logger.warning("database cancel not sent: %s", exc)
                 # With nothing to watch, sleep until the last deadline handed out anyway:
                 # the next query's deadline is later, so it needs no notify (a query at a
                 # time would otherwise wake this thread twice per query).
@@ -184,8 +198,8 @@ def _in_background(target: Callable[[], None], name: str) -> None:
     def run() -> None:
         try:
             target()
-        except Exception:  # noqa: BLE001 - best effort, off the request's path
-            logger.warning("%s failed", name, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - best effort, off the request's path
+            logger.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
 
     threading.Thread(target=run, name=name, daemon=True).start()
 
@@ -214,6 +228,8 @@ def bounded(
     if seconds is None:
         yield
         return
+    if (block_ends := _block_deadline.get()) is not None:
+        seconds = max(0.0, min(seconds, block_ends - time.monotonic()))
     if refuse:
         refuse_if_open()
     fd = _fileno(raw)
@@ -281,7 +297,7 @@ class _Breaker:
                 time.sleep(PROBE_INTERVAL_SECONDS)
             first = False
             try:
-                round_trip(connection, settings.DATABASE_QUERY_TIMEOUT_SECONDS or 1.0)
+                round_trip(connection, settings.DATABASE_QUERY_TIMEOUT_SECONDS or 1.0, PROBE_QUERY)
             except DatabaseError:
                 continue
             except Exception:  # noqa: BLE001 - never leave the breaker open for good
@@ -332,9 +348,14 @@ def reset() -> None:
     _breaker.reset()
 
 
-def round_trip(connection, seconds: float) -> None:
+# The breaker's probe reads a row of the app's own table, as requests do: a server that
+# answers ``SELECT 1`` but not that table (a schema change holding it) is not back for them.
+PROBE_QUERY = "SELECT id FROM stocks_stock LIMIT 1"
+
+
+def round_trip(connection, seconds: float, query: str = "SELECT 1") -> None:
     """
-    ``SELECT 1`` on a new connection of ``connection``'s settings, bounded by ``seconds``
+    ``query`` on a new connection of ``connection``'s settings, bounded by ``seconds``
     (the connect by the driver's connect timeout): the health check's and the probe's.
     """
     with connection.wrap_database_errors:
@@ -342,7 +363,7 @@ def round_trip(connection, seconds: float) -> None:
         try:
             with limit(seconds), bounded(raw, "a health check", refuse=False):
                 cursor = raw.cursor()
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
+                cursor.execute(query)
+                cursor.fetchall()
         finally:
             raw.close()

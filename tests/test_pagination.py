@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from stocks import data_version
 from stocks.models import Stock
-from stocks.screen import paging
 from stocks.screen.paging import CursorExpired, seal
 
 from .factories import StockFactory
@@ -549,22 +548,27 @@ def _next_token(api, **params) -> str:
     return parse_qs(urlsplit(first["next"]).query)["cursor"][0]
 
 
+@pytest.fixture
+def shared_versions(monkeypatch):
+    """The versions as a shared cache keeps them (one process here: locmem is shared)."""
+    monkeypatch.setattr(data_version, "shared", lambda: True)
+
+
 def test_cursor__goes_on_after_data_changes_until_its_data_is_too_old(
-    api, cursor_stocks, settings, monkeypatch
+    api, cursor_stocks, settings, shared_versions
 ):
     """Tied to its data version: after the data changes (a refresh may be many changes, one
     per ingest batch) it goes on for CURSOR_MAX_AGE_SECONDS from when its version was
     replaced, then is a 400 cursor_expired telling the client to start again."""
-    settings.CURSOR_MAX_AGE_SECONDS = 600
+    settings.CURSOR_MAX_AGE_SECONDS = 1
     token = _next_token(api, ordering="ticker")
-    replaced = time.time()
     for _ in range(30):
         data_version.bump()
     response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 2})
     assert response.status_code == 200, response.content
     assert tickers_of(response) == ["C", "D"]
 
-    monkeypatch.setattr(paging.time, "time", lambda: replaced + 601)
+    time.sleep(1.1)
     # (another page size: the answer above is in the response cache for its own timeout)
     response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 3})
 
@@ -574,15 +578,26 @@ def test_cursor__goes_on_after_data_changes_until_its_data_is_too_old(
     assert api.get(URL, {"cursor": fresh, "ordering": "ticker"}).status_code == 200
 
 
-def test_cursor__of_the_current_version_never_expires(api, cursor_stocks, monkeypatch):
+def test_cursor__of_the_current_version_never_expires(api, cursor_stocks, settings,
+                                                     shared_versions):  # fmt: skip
+    settings.CURSOR_MAX_AGE_SECONDS = 1
     token = _next_token(api, ordering="ticker")
-    later = time.time() + 10**7
-    monkeypatch.setattr(paging.time, "time", lambda: later)
+    time.sleep(1.1)
     assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200
 
 
+def test_cursor__with_a_cache_per_process_goes_on(api, cursor_stocks):
+    """The local-memory cache (the embedded default): each process counts its own versions,
+    so another worker's cursor cannot be placed; it is not refused for that."""
+    cursor = encode_cursor({"v": None, "t": "B", "b": False, "o": "ticker", "d": 2**62})
+    response = api.get(URL, {"cursor": cursor, "ordering": "ticker", "page_size": 2})
+    assert tickers_of(response) == ["C", "D"]
+
+
 @pytest.mark.parametrize("version", [2**62, 1], ids=["ahead (a re-seeded cache)", "unknown"])
-def test_cursor__a_version_the_cache_cannot_place_is_expired(api, cursor_stocks, version):
+def test_cursor__a_version_the_cache_cannot_place_is_expired(
+    api, cursor_stocks, version, shared_versions
+):
     """Ahead of the current one (the cache was flushed and re-seeded since, or another
     deployment's data), or one whose end the cache never saw: expired."""
     cursor = encode_cursor({"v": None, "t": "C", "b": False, "o": "ticker", "d": version})

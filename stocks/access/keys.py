@@ -135,8 +135,9 @@ def verify(key: str) -> KeyRecord:
 # --- the per-process memo -----------------------------------------------------------------
 # Every memo below is stored only if no forget() ran while it was being read from the
 # database (the generation is unchanged), so a revocation made in this process can never be
-# undone by a read that started before it. While the database cannot be read, an expired
-# memo is used as it is: answers the response cache holds are still served to their keys.
+# undone by a read that started before it. While the database is unavailable, a memo read
+# within OUTAGE_GRACE_SECONDS is used as it is: answers the response cache holds are still
+# served to their keys.
 
 _memo: OrderedDict[str, tuple[KeyRecord | None, float]] = OrderedDict()
 _touched: OrderedDict[str, float] = OrderedDict()  # prefix -> when this process wrote last_used
@@ -163,13 +164,24 @@ def _record(prefix: str) -> KeyRecord | None:
     generation = _generation
     try:
         key = APIKey.objects.select_related("plan").filter(prefix=prefix).first()
-    except DatabaseError:
-        if found is None:
+    except DatabaseError as exc:
+        if not _usable_in_outage(found, now, exc):
             raise
         return found[0]  # the database is gone: what this process knew stands meanwhile
     record = None if key is None else KeyRecord.of(key)
     _remember(_memo, prefix, (record, now), generation)
     return record
+
+
+# How old a remembered value may be and still stand in for the database while it is gone.
+OUTAGE_GRACE_SECONDS = 600
+
+
+def _usable_in_outage(known: tuple[Any, float] | None, now: float, exc: Exception) -> bool:
+    """A remembered value stands in only for an outage (not a bug), and only a recent one."""
+    from ..errors import is_outage
+
+    return known is not None and now - known[1] < OUTAGE_GRACE_SECONDS and is_outage(exc)
 
 
 def forget(prefix: str | None = None) -> None:
@@ -200,8 +212,8 @@ def _remembered(name: str, load: Callable[[], Any]) -> Any:
     generation = _generation
     try:
         value = load()
-    except DatabaseError:
-        if known is None:
+    except DatabaseError as exc:
+        if not _usable_in_outage(known, now, exc):
             raise
         return known[0]  # the database is gone: what this process knew stands meanwhile
     with _lock:

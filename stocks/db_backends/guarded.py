@@ -29,20 +29,28 @@ class GuardedDatabaseWrapper:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.execute_wrappers.append(_bounded_execute)
-        self.server_session = None  # the server's id of the open connection
 
     def session_of(self, raw):
         """The server's id of the driver connection ``raw`` (what cancel_session takes)."""
         raise NotImplementedError
 
     def cancel_session(self, session) -> None:
-        """Ask the server to stop what ``session`` is running (from a new connection)."""
+        """
+        Ask the server to stop what ``session`` is running, from a new connection (bounded:
+        a server that does not answer is frozen, and then nothing can stop the statement it
+        holds; it may still run when the server wakes). Not through a pooler (PgBouncer,
+        ProxySQL), whose sessions are not the server's.
+        """
         raise NotImplementedError
 
     def _bounded(self, what: str, *, refuse: bool = True):
-        cancel = None if self.server_session is None else partial(
-            self.cancel_session, self.server_session
-        )  # fmt: skip
+        # The session is read now, from the connection the round trip uses (never one it
+        # had before: the server may have restarted, its ids begun again).
+        try:
+            session = None if self.connection is None else self.session_of(self.connection)
+        except Exception:  # noqa: BLE001 - a closed connection has none: nothing to cancel
+            session = None
+        cancel = None if session is None else partial(self.cancel_session, session)
         return database_guard.bounded(self.connection, what, refuse=refuse, cancel=cancel)
 
     def _cancel_params(self) -> dict:
@@ -63,10 +71,8 @@ class GuardedDatabaseWrapper:
             raise
 
     def init_connection_state(self):
-        self.server_session = None
         with self._bounded("setting up a connection"):
             super().init_connection_state()
-        self.server_session = self.session_of(self.connection)
 
     def _commit(self):
         with self._bounded("a commit"):

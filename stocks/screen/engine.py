@@ -43,9 +43,10 @@ from .. import database_guard
 from . import sql
 from .fields import BY_NAME, FIELDS, FILTERS, LIST_FIELDS, Kind, Op
 
-# Reading every stock may take longer than a request's query may: each of a build's reads
-# may take a third of the worker's time limit (so the worker is never killed mid-build).
-BUILD_READ_SECONDS = settings.GUNICORN["timeout"] / 3
+# Reading every stock may take longer than a request's query may: a build's reads may take
+# a third of the worker's time limit in all (gunicorn's default 30 s when it has none), so a
+# frozen server never gets the worker killed mid-build.
+BUILD_READ_SECONDS = (settings.GUNICORN["timeout"] or 30) / 3
 
 SCALE = 10_000  # DecimalField(decimal_places=4)
 _QUANTUM = Decimal("0.0001")

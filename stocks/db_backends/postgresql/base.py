@@ -2,6 +2,7 @@ import math
 
 from django.db.backends.postgresql import base
 
+from ... import database_guard
 from ..guarded import CANCEL_TIMEOUT_SECONDS, GuardedDatabaseWrapper
 
 
@@ -17,6 +18,11 @@ class DatabaseWrapper(GuardedDatabaseWrapper, base.DatabaseWrapper):
         params["options"] = f"-c statement_timeout={int(CANCEL_TIMEOUT_SECONDS * 1000)}"
         canceller = self.Database.connect(**params, autocommit=True)
         try:
-            canceller.execute("SELECT pg_cancel_backend(%s)", (session,))
+            # The server's statement_timeout cannot end a wait on a frozen server: cut it.
+            with (
+                database_guard.limit(CANCEL_TIMEOUT_SECONDS),
+                database_guard.bounded(canceller, "a cancel", refuse=False),
+            ):
+                canceller.execute("SELECT pg_cancel_backend(%s)", (session,))
         finally:
             canceller.close()
