@@ -30,8 +30,9 @@ class DatabaseCheck(HealthCheck):
     A round trip to the database. On a server (MySQL, PostgreSQL) it opens a connection of
     its own in the check's thread, cut at the time limit (``database_guard.round_trip``):
     the request's persistent connection could be stuck on a frozen server for as long as
-    TCP takes to notice. While this process knows the server does not answer (a web
-    request's round trip timed out and no probe has been answered since), it says so at once.
+    TCP takes to notice. While this process knows the server does not answer (a round trip,
+    a web request's or this check's own, timed out and no probe has been answered since), it
+    says so at once; a round trip of this check that is cut opens the process's breaker too.
     """
 
     name, category, uses_database = "database", "database", True
