@@ -8,12 +8,11 @@ Every request needs the database here (no response cache, the SQL screen): the w
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
 from ..support.live import Instance, app_env, free_port, prepare
-from ..support.load import Load, Probe, figures, random_screen
+from ..support.load import Fault, Load, Probe, figures, random_screen
 from ..support.servers import scratch_database
 from ..support.tcp_proxy import TcpProxy
 
@@ -59,22 +58,13 @@ def frozen_stack(tmp_path):
 def test_frozen_database__health_503_within_2s_api_json_503_then_recovers(frozen_stack):
     port, proxy, instance = frozen_stack
     with Load(port, _path, CLIENTS) as load, Probe(port, "/health/") as probe:
-        time.sleep(3)
-        frozen_at = time.monotonic()
-        proxy.freeze()
-        time.sleep(FROZEN_SECONDS)
-        thawed_at = time.monotonic()
-        proxy.thaw()
-        time.sleep(5)
-        ended_at = time.monotonic()
+        fault = Fault.run(proxy.freeze, proxy.thaw, before=3, during=FROZEN_SECONDS, after=5)
+    frozen_at, thawed_at = fault.started_at, fault.ended_at
 
-    # In flight at the freeze counts as during it.
-    before = [s for s in load.between(end=frozen_at) if s.at + s.seconds < frozen_at]
-    during = [s for s in load.between(end=thawed_at) if s.at + s.seconds >= frozen_at]
-    after = load.between(thawed_at)
+    before, during, after = fault.before(load), fault.during(load), fault.after(load)
     figures("API before the freeze", before, frozen_at - before[0].at)
     figures(f"API during the {FROZEN_SECONDS} s freeze", during, FROZEN_SECONDS)
-    figures("API after the thaw", after, ended_at - thawed_at)
+    figures("API after the thaw", after, fault.finished_at - thawed_at)
     health_during = probe.between(frozen_at + 0.05, thawed_at)
     figures("/health/ during the freeze", health_during)
     recovered = next(s.at + s.seconds for s in after if s.status == 200)

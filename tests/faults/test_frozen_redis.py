@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 
 import pytest
 
 from stocks.redis_breaker import RETRY_SECONDS
 
 from ..support.live import Instance, app_env, free_port, prepare
-from ..support.load import Load, Probe, figures
+from ..support.load import Fault, Load, Probe, figures
 from ..support.servers import RedisServer
 
 CLIENTS = 16
@@ -67,24 +66,19 @@ def test_frozen_redis__costs_a_bounded_share_of_throughput(redis_stack):
         Load(port, paths, CLIENTS, headers={"X-API-Key": key}) as load,
         Probe(port, "/health/") as probe,
     ):
-        time.sleep(4)
-        frozen_at = time.monotonic()
-        redis.freeze()
-        time.sleep(FROZEN_SECONDS)
-        thawed_at = time.monotonic()
-        redis.thaw()
-        time.sleep(RETRY_SECONDS + 2)  # each process's probe finds Redis back
-        ended_at = time.monotonic()
+        # After the thaw, each process's probe finds Redis back within RETRY_SECONDS.
+        fault = Fault.run(
+            redis.freeze, redis.thaw, before=4, during=FROZEN_SECONDS, after=RETRY_SECONDS + 2
+        )
+    frozen_at, thawed_at = fault.started_at, fault.ended_at
 
-    started = load.samples[0].at
-    before = [s for s in load.between(started + 1, frozen_at) if s.at + s.seconds < frozen_at]
-    during = [s for s in load.between(end=thawed_at) if s.at + s.seconds >= frozen_at]
-    after = load.between(thawed_at + 1)
-    rate_before = len(before) / (frozen_at - started - 1)
+    # The first second (workers warming) and the one after the thaw are left out.
+    before, during, after = fault.before(load, 1), fault.during(load), fault.after(load, 1)
+    rate_before = len(before) / (frozen_at - load.samples[0].at - 1)
     rate_during = len(during) / FROZEN_SECONDS
-    figures("before the freeze", before, frozen_at - started - 1)
+    figures("before the freeze", before, frozen_at - load.samples[0].at - 1)
     figures(f"during the {FROZEN_SECONDS} s Redis freeze", during, FROZEN_SECONDS)
-    figures("after the thaw", after, ended_at - thawed_at - 1)
+    figures("after the thaw", after, fault.finished_at - thawed_at - 1)
     ready = [s for s in during if s.path == "/health/ready/"]
     figures("/health/ready/ during the freeze", ready)
     health = probe.between(frozen_at, thawed_at)

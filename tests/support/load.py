@@ -118,6 +118,41 @@ class Probe(_Sampler):
             self.stop.wait(max(0.0, self.period - (time.monotonic() - started)))
 
 
+@dataclass(frozen=True)
+class Fault:
+    """When a fault began and ended under load, and the samples on each side of it."""
+
+    started_at: float
+    ended_at: float
+    finished_at: float
+
+    @classmethod
+    def run(cls, begin, end, *, before: float, during: float, after: float) -> Fault:
+        """Sleep ``before``, ``begin()``, sleep ``during``, ``end()``, sleep ``after``."""
+        time.sleep(before)
+        started = time.monotonic()
+        begin()
+        time.sleep(during)
+        ended = time.monotonic()
+        end()
+        time.sleep(after)
+        return cls(started, ended, time.monotonic())
+
+    def before(self, sampler: _Sampler, settle: float = 0.0) -> list[Sample]:
+        """Answered before the fault (from ``settle`` seconds after the first sample)."""
+        first = sampler.samples[0].at + settle if sampler.samples else 0.0
+        return [s for s in sampler.between(first, self.started_at)
+                if s.at + s.seconds < self.started_at]  # fmt: skip
+
+    def during(self, sampler: _Sampler) -> list[Sample]:
+        """Sent before the fault ended and answered after it began (in flight counts)."""
+        return [s for s in sampler.between(end=self.ended_at)
+                if s.at + s.seconds >= self.started_at]  # fmt: skip
+
+    def after(self, sampler: _Sampler, settle: float = 0.0) -> list[Sample]:
+        return sampler.between(self.ended_at + settle)
+
+
 def percentile(values: Iterable[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
