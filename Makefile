@@ -47,7 +47,7 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	$(PIP) -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-yahoo.txt | $(VENV)/bin/python
 	$(PIP) -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 

@@ -22,6 +22,12 @@ Known keys:
   a rendered response (body, gzipped body, ETag), in ``stocks``, ``search``, ``history`` or
   ``market``; the same key plus ``:lock`` is held for a few seconds by the one request
   computing it. Clearing them is always safe: the next request renders again.
+- ``provider:breaker:<provider>:<part>`` (``stocks/providers/breaker.py``): a provider's
+  circuit breaker, shared by every worker. Clearing it closes the breaker.
+- ``provider:bucket:<provider>`` (``stocks/providers/rate_limit.py``): the provider's request
+  bucket. Clearing it refills the bucket.
+- ``tasks:lock:<refresh>`` (``stocks/task_locks.py``): held by the one running refresh of a
+  kind, renewed while it runs. Clearing it lets a second run of that kind start at once.
 - ``health:<uuid>``: the cache health check's probe, written and deleted within one check
   (10-second expiry), deliberately outside the namespaces.
 """
@@ -35,6 +41,8 @@ NAMESPACES: dict[str, str] = {
     "market": "market:",  # sector summary, movers, other market aggregates
     "throttle": "throttle:",  # rate-limit counters
     "access": "access:",  # API keys: the minute each key's last_used was last written
+    "provider": "provider:",  # market-data providers: circuit breakers, rate buckets
+    "tasks": "tasks:",  # Celery refreshes: one-at-a-time locks
 }
 
 

@@ -15,6 +15,25 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TaskFilter(logging.Filter):
+    """
+    In a Celery worker, every record carries the running task's name and id (JSON:
+    ``task_name``, ``task_id``; text: ``task=<name>[<id>]`` before the message); elsewhere
+    they are null and the text prefix is empty.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from celery import current_task
+
+        task = current_task._get_current_object() if current_task else None
+        request = getattr(task, "request", None) if task is not None else None
+        task_id = getattr(request, "id", None)
+        record.task_name = task.name if task_id else None
+        record.task_id = task_id
+        record.task = f"task={task.name}[{task_id}] " if task_id else ""
+        return True
+
+
 class OneLine(logging.Filter):
     """
     A client's mistake is one line, never a traceback: Django logs a bad ``Host`` (and

@@ -13,7 +13,11 @@ a Saturday, which is not observed (the Friday before closes a year). Unscheduled
 (national days of mourning, storms) are listed in ``SPECIAL_CLOSURES``.
 
 Early closes (13:00 New York): the day after Thanksgiving, and July 3 and December 24
-when they fall Monday to Thursday (on a Friday they are the observed holiday).
+when they fall Monday to Thursday (on a Friday they are the observed holiday). The
+exceptions the exchange made are listed in ``SPECIAL_EARLY_CLOSES`` (early closes no rule
+gives) and ``SPECIAL_FULL_SESSIONS`` (days a rule gives that traded the whole session).
+``tests/test_nyse_reference.py`` checks every weekday from 1998 to 2030 against an
+independent implementation (the ``exchange_calendars`` package's XNYS).
 """
 
 from __future__ import annotations
@@ -34,6 +38,17 @@ SPECIAL_CLOSURES = frozenset(
         "2025-01-09",  # President Carter's funeral
     )
 )  # fmt: skip
+
+
+SPECIAL_EARLY_CLOSES = frozenset(
+    date.fromisoformat(d)
+    for d in (
+        "1999-12-31",  # the millennium's New Year's Eve
+        "2002-07-05",  # the Friday after Independence Day, instead of July 3
+        "2003-12-26",  # the Friday after Christmas
+    )
+)  # fmt: skip
+SPECIAL_FULL_SESSIONS = frozenset({date(2002, 7, 3)})  # the early close moved to July 5
 
 
 def easter(year: int) -> date:
@@ -97,4 +112,5 @@ def nyse_early_closes(year: int) -> frozenset[date]:
     for eve in (date(year, 7, 3), date(year, 12, 24)):
         if eve.weekday() <= THURSDAY:
             days.add(eve)
+    days = (days - SPECIAL_FULL_SESSIONS) | {d for d in SPECIAL_EARLY_CLOSES if d.year == year}
     return frozenset(days - nyse_holidays(year))

@@ -1,6 +1,12 @@
 """
-Celery tasks. Each asks the provider for data and hands it to the ingest service, which
-is idempotent, so a retried or duplicated task does no harm.
+Celery tasks: each asks the provider for data and hands it to the ingest service.
+
+Every task is idempotent (the ingest upserts, an older quote never replaces a newer one),
+and holds its kind's lock (``task_locks``) while it runs: two deliveries at once (two beat
+processes by mistake, a redelivery) do the work once, the other is skipped. Provider
+errors worth retrying (``ProviderUnavailable``) retry the task with exponential backoff and
+jitter, after the ``Retry-After`` the provider asked for when it is longer; a provider that
+refuses (bad key, plan) is logged, not retried; an open circuit breaker skips the run.
 """
 
 from __future__ import annotations
@@ -10,34 +16,102 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .market_calendar import get_calendar
 from .models import PriceBar, Stock
 from .providers import get_provider
-from .providers.base import ProviderUnavailable
+from .providers.base import CircuitOpen, ProviderRefused, ProviderUnavailable
+from .screen import snapshots
+from .services import warming
 from .services.ingest import (
+    INDICATOR_LOOKBACK_DAYS,
     IngestResult,
+    ListingIncomplete,
     ingest_bars,
     ingest_quotes,
+    purge_bars,
     refresh_indicators,
+    sync_listings,
     validate_bars,
+    validate_listings,
     validate_quotes,
 )
+from .task_locks import single_run
+from .tickers import InvalidTicker, normalize_ticker
 
 logger = logging.getLogger(__name__)
 
-RETRY = {
-    "autoretry_for": (ProviderUnavailable,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
-# Quotes are asked for in chunks so one provider call stays small.
+MAX_RETRIES = 5
+BACKOFF_SECONDS = 30
+BACKOFF_MAX_SECONDS = 600
+# Quotes are asked for in chunks so one provider call stays small (chunked providers).
 CHUNK = 500
 # A quote this close to the session's end counts as its closing quote.
 CLOSE_TOLERANCE = timedelta(minutes=1)
+# Rows a provider sends that cannot be stored are logged, at most this many per run.
+MAX_REPORTED = 20
+SKIPPED = None  # what a task returns when it did not run (locked, breaker open)
+
+
+def refresh(name: str):
+    """
+    A refresh task: registered as ``stocks.tasks.<function>``, run under its kind's lock,
+    retried on ``ProviderUnavailable`` (backoff with jitter, at least the provider's
+    ``Retry-After``), skipped while the breaker is open, logged when the provider refuses.
+    """
+
+    def decorate(function):
+        def run(self, *args, **kwargs):
+            with single_run(name) as mine:
+                if not mine:
+                    logger.info("%s: another run holds the lock; skipped", name)
+                    return SKIPPED
+                try:
+                    return function(*args, **kwargs)
+                except CircuitOpen as exc:
+                    logger.info("%s: skipped (%s)", name, exc)
+                    return SKIPPED
+                except ProviderRefused as exc:
+                    logger.error("%s: the provider refused: %s", name, exc)
+                    return SKIPPED
+                except ProviderUnavailable as exc:
+                    failure = exc
+            if self.request.is_eager:
+                raise failure  # run inline (a command, no broker): the caller sees the error
+            countdown = _retry_countdown(self.request.retries, failure.retry_after)
+            logger.warning(
+                "%s: provider unavailable (%s); retry %d of %d in %.0fs",
+                name, failure, self.request.retries + 1, MAX_RETRIES, countdown,
+            )  # fmt: skip
+            raise self.retry(exc=failure, countdown=countdown)
+
+        run.__name__, run.__qualname__, run.__doc__ = (
+            function.__name__, function.__qualname__, function.__doc__,
+        )  # fmt: skip
+        run.__module__ = function.__module__
+        return shared_task(bind=True, max_retries=MAX_RETRIES)(run)
+
+    return decorate
+
+
+def _retry_countdown(retries: int, retry_after: float | None) -> float:
+    from celery.utils.time import get_exponential_backoff_interval
+
+    backoff = get_exponential_backoff_interval(
+        factor=BACKOFF_SECONDS, retries=retries, maximum=BACKOFF_MAX_SECONDS, full_jitter=True
+    )
+    return max(backoff, retry_after or 0)
+
+
+def _report(kind: str, errors) -> set[int]:
+    """Log the rows that cannot be stored; their indexes."""
+    for error in errors[:MAX_REPORTED]:
+        logger.warning("provider %s rejected: %s", kind, error.message)
+    if len(errors) > MAX_REPORTED:
+        logger.warning("... and %d more rejected provider %s", len(errors) - MAX_REPORTED, kind)
+    return {error.index for error in errors}
 
 
 def _store(kind: str, rows: list) -> IngestResult:
@@ -48,15 +122,25 @@ def _store(kind: str, rows: list) -> IngestResult:
     validate, ingest = (
         (validate_bars, ingest_bars) if kind == "bars" else (validate_quotes, ingest_quotes)
     )
-    errors = validate(**{kind: rows})
-    if errors:
-        for error in errors[:20]:
-            logger.warning("provider %s rejected: %s", kind, error.message)
-        if len(errors) > 20:
-            logger.warning("... and %d more rejected provider %s", len(errors) - 20, kind)
-        rejected = {error.index for error in errors}
+    rejected = _report(kind, validate(**{kind: rows}))
+    if rejected:
         rows = [row for index, row in enumerate(rows) if index not in rejected]
     return ingest(**{kind: rows})
+
+
+def _known(rows: list, tickers: set[str]) -> list:
+    """
+    The rows of ``tickers``: a market-wide answer covers every listed security, most of
+    which this database does not carry (other types, OTC, inactive): not errors.
+    """
+    kept = []
+    for row in rows:
+        try:
+            if normalize_ticker(row.ticker) in tickers:
+                kept.append(row)
+        except InvalidTicker:
+            continue
+    return kept
 
 
 def _in_chunks(tickers: list[str]):
@@ -64,7 +148,7 @@ def _in_chunks(tickers: list[str]):
         yield tickers[start : start + CHUNK]
 
 
-@shared_task(**RETRY)
+@refresh("refresh-quotes")
 def refresh_quotes() -> int:
     """
     While the market is open, the latest quote of every active stock. While it is closed,
@@ -80,24 +164,21 @@ def refresh_quotes() -> int:
         stocks = stocks.quoted_before(closed_at - CLOSE_TOLERANCE)
     tickers = list(stocks.order_by("ticker").values_list("ticker", flat=True))
     if not tickers:
+        logger.info("refreshed 0 quotes: the market is closed and every closing quote is stored")
         return 0
     provider = get_provider()
-    stored = 0
-    for chunk in _in_chunks(tickers):
-        stored += _store("quotes", provider.get_quotes(chunk)).stocks
+    if provider.market_wide:
+        stored = _store("quotes", _known(provider.get_quotes(tickers), set(tickers))).stocks
+    else:
+        stored = sum(
+            _store("quotes", provider.get_quotes(chunk)).stocks for chunk in _in_chunks(tickers)
+        )
     logger.info("refreshed %d quotes from %s", stored, provider.name)
     return stored
 
 
-@shared_task(**RETRY)
-def refresh_daily_bars() -> int:
-    """
-    Fetch each active stock's daily bars from the day after its newest stored bar (a year
-    back for a stock with none) up to the last completed session. Each stock starts from
-    its own newest bar, so a run cut short by a provider failure is completed by the retry.
-    """
-    calendar = get_calendar()
-    last_session = calendar.last_completed_session(timezone.now())
+def _bar_starts(last_session: date) -> dict[date, list[str]]:
+    """Active tickers by the first day each needs: the day after its newest stored bar."""
     newest = PriceBar.objects.newest_by_ticker()
     by_start: dict[date, list[str]] = defaultdict(list)
     for ticker in Stock.objects.active().order_by("ticker").values_list("ticker", flat=True):
@@ -105,18 +186,95 @@ def refresh_daily_bars() -> int:
         start = known + timedelta(days=1) if known else last_session - timedelta(days=365)
         if start <= last_session:
             by_start[start].append(ticker)
+    return by_start
+
+
+@refresh("refresh-daily-bars")
+def refresh_daily_bars() -> int:
+    """
+    Fetch each active stock's daily bars from the day after its newest stored bar (a year
+    back for a stock with none) up to the last completed session. Each stock starts from
+    its own newest bar, so a run cut short (a provider failure, the rate limit) is
+    completed by the next. A market-wide provider is asked one day at a time, oldest
+    first, each day stored before the next is asked.
+    """
+    calendar = get_calendar()
+    last_session = calendar.last_completed_session(timezone.now())
+    by_start = _bar_starts(last_session)
     if not by_start:
         return 0
     provider = get_provider()
     stored = 0
-    for start, tickers in sorted(by_start.items()):
-        for chunk in _in_chunks(tickers):
-            stored += _store("bars", provider.get_daily_bars(chunk, start, last_session)).rows
+    if provider.market_wide:
+        for day in calendar.trading_days(min(by_start), last_session):
+            wanted = {t for start, tickers in by_start.items() if start <= day for t in tickers}
+            bars = _known(provider.get_daily_bars(sorted(wanted), day, day), wanted)
+            stored += _store("bars", bars).rows
+    else:
+        for start, tickers in sorted(by_start.items()):
+            for chunk in _in_chunks(tickers):
+                stored += _store("bars", provider.get_daily_bars(chunk, start, last_session)).rows
+    logger.info("stored %d daily bars from %s", stored, provider.name)
     return stored
 
 
-@shared_task
+@refresh("refresh-listings")
+def refresh_listings() -> int | None:
+    """
+    Follow the provider's listing: new tickers added, listed ones updated and active,
+    vanished ones deactivated (never deleted). A provider without a listing skips it; a
+    listing that would deactivate more than LISTING_MAX_DEACTIVATED_SHARE of the active
+    stocks is refused and logged (a provider's partial answer).
+    """
+    provider = get_provider()
+    listings = provider.get_listings()
+    if listings is None:
+        logger.info("%s has no listing; the stocks table is managed by hand", provider.name)
+        return SKIPPED
+    _report("listings", validate_listings(listings=listings))
+    try:
+        result = sync_listings(
+            listings=listings, max_deactivated_share=settings.LISTING_MAX_DEACTIVATED_SHARE
+        )
+    except ListingIncomplete as exc:
+        logger.error("refresh-listings: %s", exc)
+        return SKIPPED
+    logger.info(
+        "listings from %s: %d listed, %d new, %d deactivated, %d reactivated",
+        provider.name, result.listed, result.created, len(result.deactivated),
+        len(result.reactivated),
+    )  # fmt: skip
+    return result.listed
+
+
+@refresh("recompute-indicators")
 def recompute_indicators() -> int:
     """Recompute every active stock's indicators from its stored bars."""
     ids = list(Stock.objects.active().values_list("id", flat=True))
     return refresh_indicators(stock_ids=ids)
+
+
+@refresh("publish-market")
+def publish_market() -> int:
+    """
+    Publish the current data version's screen snapshot (built once, shared through Redis)
+    and render the market aggregates (sector summary, movers) into the response cache.
+    """
+    snapshots.publish()
+    return len(warming.warm(paths=settings.MARKET_AGGREGATE_PATHS).warmed)
+
+
+@refresh("warm-cache")
+def warm_cache() -> int:
+    """Render the hot answers (CACHE_WARM_PATHS) for the current data version."""
+    return len(warming.warm(paths=settings.CACHE_WARM_PATHS).warmed)
+
+
+@refresh("purge-bars")
+def purge_old_bars() -> int:
+    """Delete daily bars older than BAR_RETENTION_DAYS (never within the indicators' 380)."""
+    keep = max(settings.BAR_RETENTION_DAYS, INDICATOR_LOOKBACK_DAYS)
+    today = timezone.now().astimezone(get_calendar().tz).date()
+    deleted = purge_bars(before=today - timedelta(days=keep))
+    logger.info("purged %d daily bars older than %d days", deleted, keep)
+    return deleted

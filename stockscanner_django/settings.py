@@ -11,6 +11,7 @@ explicit allowed hosts, secure cookies).
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
@@ -18,8 +19,10 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from corsheaders.defaults import default_headers
+from pythonjsonlogger.core import RESERVED_ATTRS
 from django.core.exceptions import ImproperlyConfigured
 
+from stocks.providers import PROVIDERS
 from stocks.redis_breaker import connection_class
 
 from . import guards
@@ -242,7 +245,49 @@ else:
 # ------------------------------------------------------------------------------
 # Market data and freshness
 # ------------------------------------------------------------------------------
-MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="simulated")
+# simulated (no network), csv (files in MARKET_DATA_CSV_DIR), massive, yahoo.
+MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="") or "simulated"
+if MARKET_DATA_PROVIDER not in PROVIDERS:
+    raise ImproperlyConfigured(
+        f"MARKET_DATA_PROVIDER={MARKET_DATA_PROVIDER!r}: one of {', '.join(PROVIDERS)}."
+    )
+MARKET_DATA_CSV_DIR = env.str("MARKET_DATA_CSV_DIR", default="") or str(BASE_DIR / "market_data")
+MASSIVE_API_URL = env.str("MASSIVE_API_URL", default="") or "https://api.massive.com"
+MASSIVE_API_KEY = env.str("MASSIVE_API_KEY", default="")
+if MARKET_DATA_PROVIDER == "massive" and not MASSIVE_API_KEY:
+    raise ImproperlyConfigured("MARKET_DATA_PROVIDER=massive needs MASSIVE_API_KEY.")
+# Reference-ticker types kept as listings (CS common stock, ADRC ADR, ETF, ...).
+MASSIVE_TICKER_TYPES = env.list("MASSIVE_TICKER_TYPES", default=["CS", "ADRC"])
+# Requests a minute to the provider, for every worker together (a token bucket in Redis);
+# 0: no limit. 5 is Massive's free plan. PROVIDER_BURST: requests that may go at once.
+PROVIDER_REQUESTS_PER_MINUTE = env.float("PROVIDER_REQUESTS_PER_MINUTE", default=5.0)
+PROVIDER_BURST = env.int("PROVIDER_BURST", default=1)
+# The longest a call waits for its token; past it the task stops and resumes next run.
+PROVIDER_RATE_WAIT_MAX_SECONDS = env.float("PROVIDER_RATE_WAIT_MAX_SECONDS", default=60.0)
+PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
+PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=256 * 1024 * 1024)
+# Tries of one request, and the exponential backoff between them (with jitter).
+PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=4)
+PROVIDER_BACKOFF_SECONDS = env.float("PROVIDER_BACKOFF_SECONDS", default=2.0)
+PROVIDER_BACKOFF_MAX_SECONDS = env.float("PROVIDER_BACKOFF_MAX_SECONDS", default=30.0)
+# The circuit breaker: open after this many failed calls in a row, for this long.
+PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
+PROVIDER_BREAKER_COOLDOWN_SECONDS = env.int("PROVIDER_BREAKER_COOLDOWN_SECONDS", default=300)
+# A listing that would deactivate more than this share of the active stocks is refused.
+LISTING_MAX_DEACTIVATED_SHARE = env.float("LISTING_MAX_DEACTIVATED_SHARE", default=0.1)
+# Daily bars older than this are purged; never fewer than the indicators' lookback (380).
+BAR_RETENTION_DAYS = env.int("BAR_RETENTION_DAYS", default=1830)
+for _name, _minimum in (
+    ("PROVIDER_MAX_ATTEMPTS", 1), ("PROVIDER_BURST", 1), ("PROVIDER_BREAKER_FAILURES", 1),
+    ("PROVIDER_BREAKER_COOLDOWN_SECONDS", 1), ("BAR_RETENTION_DAYS", 1),
+):  # fmt: skip
+    if globals()[_name] < _minimum:
+        raise ImproperlyConfigured(f"{_name} must be at least {_minimum}.")
+if PROVIDER_REQUESTS_PER_MINUTE < 0:
+    raise ImproperlyConfigured("PROVIDER_REQUESTS_PER_MINUTE must not be negative.")
+if not 0 <= LISTING_MAX_DEACTIVATED_SHARE <= 1:
+    raise ImproperlyConfigured("LISTING_MAX_DEACTIVATED_SHARE must be between 0 and 1.")
 MARKET_DATA_REFRESH_SECONDS = env.int("MARKET_DATA_REFRESH_SECONDS", default=300)
 MARKET_DATA_STALE_GRACE_SECONDS = env.int("MARKET_DATA_STALE_GRACE_SECONDS", default=600)
 MARKET_TIMEZONE = env.str("MARKET_TIMEZONE", default="America/New_York")
@@ -261,29 +306,85 @@ MARKET_EARLY_CLOSE_TIME = env.str("MARKET_EARLY_CLOSE_TIME", default="13:00")
 # Unset or empty (as in .env.example): the cache's Redis, if any.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 # No broker configured: the embedded default runs tasks inline.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = (
+    env.bool("CELERY_TASK_ALWAYS_EAGER")
+    if env.str("CELERY_TASK_ALWAYS_EAGER", default="")
+    else not CELERY_BROKER_URL
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# JSON only: a pickle from the broker would be code run by the worker.
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+# A task's message is acknowledged when it has run, not when it is received: a worker
+# killed mid-task leaves it on the broker, delivered again to another worker.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+# Redis broker: a message not acknowledged this long after delivery is delivered again
+# (how a killed worker's task comes back). Longer than any task may run, or a running
+# task would be handed to a second worker.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
+# How long a refresh's lock lives without its holder renewing it (every third of it):
+# a killed worker's lock is gone this long after, well before its task is delivered again.
+TASK_LOCK_SECONDS = env.int("TASK_LOCK_SECONDS", default=60)
+if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "Celery limits must grow: CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < "
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS."
+    )
+if not 0 < TASK_LOCK_SECONDS < CELERY_VISIBILITY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("TASK_LOCK_SECONDS must be under CELERY_VISIBILITY_TIMEOUT_SECONDS.")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the workers log through LOGGING
 CELERY_TIMEZONE = "UTC"
+# Where beat keeps when each entry last ran (not in the project: it may be read-only).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="") or str(
+    Path(tempfile.gettempdir()) / "stockscanner-celerybeat-schedule"
+)
+
+
+def _schedule(variable: str, default: str):
+    """
+    A beat entry's schedule from the environment: seconds ("300") or a five-field cron line
+    in UTC ("30 22 * * mon-fri").
+    """
+    value = env.str(variable, default="") or default
+    fields = value.split()
+    if len(fields) == 1 and fields[0].isdigit() and int(fields[0]) > 0:
+        return float(fields[0])
+    if len(fields) == 5:
+        minute, hour, day_of_month, month_of_year, day_of_week = fields
+        try:
+            return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{variable}={value!r}: {exc}") from exc
+    raise ImproperlyConfigured(
+        f"{variable}={value!r} is neither a number of seconds nor a five-field cron line."
+    )
+
+
+# Each beat entry: its task in stocks/tasks.py, the variable holding its schedule, the default.
+BEAT_TASKS = {
+    # Every few minutes; does nothing while the market is closed and the closes are stored.
+    "refresh-quotes": ("refresh_quotes", "BEAT_QUOTES", str(MARKET_DATA_REFRESH_SECONDS)),
+    # After the US close (22:30 UTC is after 16:00 New York in summer and winter time).
+    "refresh-daily-bars": ("refresh_daily_bars", "BEAT_DAILY_BARS", "30 22 * * mon-fri"),
+    # Before the pre-market (11:00 UTC is 6 or 7 AM New York).
+    "refresh-listings": ("refresh_listings", "BEAT_LISTINGS", "0 11 * * mon-fri"),
+    "recompute-indicators": ("recompute_indicators", "BEAT_INDICATORS", "0 23 * * mon-fri"),
+    "publish-market": ("publish_market", "BEAT_PUBLISH_MARKET", "60"),
+    "warm-cache": ("warm_cache", "BEAT_WARM_CACHE", "60"),
+    "purge-bars": ("purge_old_bars", "BEAT_PURGE_BARS", "0 6 * * sun"),
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE = {
-    # refresh_quotes does nothing while the market is closed.
-    "refresh-quotes": {
-        "task": "stocks.tasks.refresh_quotes",
-        "schedule": MARKET_DATA_REFRESH_SECONDS,
-    },
-    # After the US close (22:30 UTC is after 16:00 New York in both summer and winter time).
-    "refresh-daily-bars": {
-        "task": "stocks.tasks.refresh_daily_bars",
-        "schedule": crontab(hour=22, minute=30, day_of_week="mon-fri"),
-    },
+    name: {"task": f"stocks.tasks.{task}", "schedule": _schedule(variable, default)}
+    for name, (task, variable, default) in BEAT_TASKS.items()
 }
 
 # ------------------------------------------------------------------------------
@@ -466,7 +567,8 @@ _handlers = {
     "console": {
         "class": "logging.StreamHandler",
         "formatter": LOG_FORMAT,
-        "filters": ["request_id", "one_line"],  # one_line: no traceback for a bad Host
+        # one_line: no traceback for a bad Host; task: the Celery task of a worker's line.
+        "filters": ["request_id", "task", "one_line"],
     },
     "mail_admins": {
         "class": "django.utils.log.AdminEmailHandler",
@@ -479,7 +581,7 @@ if LOG_FILE:
         "class": "logging.handlers.WatchedFileHandler",
         "filename": LOG_FILE,
         "formatter": LOG_FORMAT,
-        "filters": ["request_id", "one_line"],
+        "filters": ["request_id", "task", "one_line"],
     }
 
 LOGGING = {
@@ -487,6 +589,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "stocks.logging.RequestIdFilter"},
+        "task": {"()": "stocks.logging.TaskFilter"},
         "one_line": {"()": "stocks.logging.OneLine"},
         # One instance per logger that uses it: each counts its own.
         "once_a_minute": {"()": "stocks.logging.OncePerInterval", "seconds": 60},
@@ -494,10 +597,15 @@ LOGGING = {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(task)s%(message)s"
+        },
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            # "task" is the text format's prefix; JSON has task_name and task_id.
+            "reserved_attrs": [*RESERVED_ATTRS, "task"],
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(task_name)s "
+            "%(task_id)s %(message)s",
         },
     },
     "handlers": _handlers,
@@ -535,6 +643,16 @@ RESPONSE_CACHE_REALTIME_TIMEOUT = env.int("RESPONSE_CACHE_REALTIME_TIMEOUT", def
 RESPONSE_CACHE_LOCAL_BYTES = env.int("RESPONSE_CACHE_LOCAL_BYTES", default=4 * 1024 * 1024)
 # How long the one request computing a missing entry holds its lock at most, and how long
 # concurrent requests for the same entry wait for it before rendering themselves.
+# Warming (stocks/services/warming.py): the public scheme and host the answers are
+# rendered for, the hot paths, and the market aggregates computed after each refresh.
+# Default: production's first allowed host over https, else http://localhost.
+CACHE_WARM_BASE_URL = env.str("CACHE_WARM_BASE_URL", default="") or (
+    f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+    if PRODUCTION and ALLOWED_HOSTS[0].lstrip(".") not in ("", "*")
+    else "http://localhost"
+)
+CACHE_WARM_PATHS = env.list("CACHE_WARM_PATHS", default=["/api/stocks/", "/api/stocks/fields/"])
+MARKET_AGGREGATE_PATHS = ["/api/market/sectors/", "/api/market/movers/"]
 RESPONSE_CACHE_LOCK_SECONDS = env.int("RESPONSE_CACHE_LOCK_SECONDS", default=5)
 RESPONSE_CACHE_WAIT_SECONDS = env.float("RESPONSE_CACHE_WAIT_SECONDS", default=2.0)
 if min(RESPONSE_CACHE_TIMEOUT, RESPONSE_CACHE_REALTIME_TIMEOUT, RESPONSE_CACHE_LOCK_SECONDS) < 1:

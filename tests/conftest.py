@@ -168,3 +168,43 @@ def any_cache(request, settings):
 def redis_down(settings):
     """django-redis at a closed port with errors ignored: Redis down in production."""
     settings.CACHES = redis_cache_settings(CLOSED_PORT_REDIS_URL)
+
+
+# --- market-data providers -----------------------------------------------------------------
+
+
+@pytest.fixture
+def http():
+    """Every HTTP request must match a registered response; none reaches the network."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    """The waits the retries and the rate limit asked for, instead of sleeping them."""
+    from stocks.providers import calls, rate_limit
+
+    waits: list[float] = []
+    monkeypatch.setattr(calls, "_sleep", waits.append)
+    monkeypatch.setattr(rate_limit, "_sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def provider_settings(settings):
+    """Massive at its documented URL with a test key; no rate limit unless a test sets one."""
+    from stocks.providers import rate_limit
+    from tests.support.providers import BASE
+
+    settings.MASSIVE_API_URL = BASE
+    settings.MASSIVE_API_KEY = "test-key"
+    settings.PROVIDER_REQUESTS_PER_MINUTE = 0
+    settings.PROVIDER_BACKOFF_SECONDS = 2.0
+    settings.PROVIDER_BACKOFF_MAX_SECONDS = 30.0
+    settings.PROVIDER_MAX_ATTEMPTS = 4
+    rate_limit.reset_local()
+    yield settings
+    rate_limit.reset_local()

@@ -48,7 +48,7 @@ CATEGORIES = {
     "cache": ["cache"],
     "queue": ["broker", "workers"],
     "system": ["disk", "memory", "cpu"],
-    "data": ["freshness"],
+    "data": ["freshness", "provider"],
 }
 
 

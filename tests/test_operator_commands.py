@@ -499,6 +499,8 @@ def test_clear_cache__all_deletes_every_key_but_the_data_version(seeded_cache, a
         "market": 1,
         "throttle": 1,
         "access": 0,
+        "provider": 0,
+        "tasks": 0,
         "other": 1,
     }
     assert report["total"] == 7

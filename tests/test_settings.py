@@ -54,6 +54,52 @@ def test_settings__empty_broker_url_is_the_caches_redis():
     assert "django_redis.cache.RedisCache False" in result.stdout  # not eager: a real broker
 
 
+def test_settings__empty_eager_flag_is_the_default():
+    """CELERY_TASK_ALWAYS_EAGER= (empty) with no broker still runs tasks inline."""
+    result = _run(CELERY_TASK_ALWAYS_EAGER="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[2] == "True"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"MARKET_DATA_PROVIDER": "bloomberg"}, "one of simulated, csv, massive, yahoo"),
+        ({"MARKET_DATA_PROVIDER": "massive"}, "needs MASSIVE_API_KEY"),
+        ({"BEAT_QUOTES": "every minute"}, "neither a number of seconds nor a five-field cron"),
+        ({"BEAT_DAILY_BARS": "99 22 * * mon-fri"}, "BEAT_DAILY_BARS"),
+        ({"CELERY_VISIBILITY_TIMEOUT_SECONDS": "200"}, "CELERY_VISIBILITY_TIMEOUT_SECONDS"),
+        ({"TASK_LOCK_SECONDS": "4000"}, "TASK_LOCK_SECONDS"),
+        ({"PROVIDER_MAX_ATTEMPTS": "0"}, "PROVIDER_MAX_ATTEMPTS must be at least 1"),
+        ({"LISTING_MAX_DEACTIVATED_SHARE": "2"}, "LISTING_MAX_DEACTIVATED_SHARE"),
+    ],
+)
+def test_settings__market_data_and_celery_refuse_bad_values(env, says):
+    result = _run(**env)
+    assert result.returncode != 0
+    assert says in result.stderr
+
+
+def test_settings__beat_schedules_from_the_environment():
+    code = (
+        "from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
+        "print(b['refresh-quotes']['schedule'], b['warm-cache']['schedule'], "
+        "sorted(b['refresh-daily-bars']['schedule'].hour))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings",
+        "BEAT_QUOTES": "120",
+        "BEAT_WARM_CACHE": "",
+        "BEAT_DAILY_BARS": "15 21 * * mon-fri",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(maxsplit=2) == ["120.0", "60.0", "[21]"]
+
+
 def test_gunicorn__empty_bind_is_the_default():
     env = {**os.environ, "GUNICORN_BIND": "", "PORT": ""}
     done = subprocess.run(
@@ -115,9 +161,47 @@ def _variables() -> set[str]:
 
     settings_source = (ROOT / "stockscanner_django" / "settings.py").read_text()
     gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
-    return set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source)) | set(
-        re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", gunicorn_source)
+    return (
+        set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source))
+        | set(re.findall(r'"(BEAT_[A-Z_]+)"', settings_source))  # the beat schedules' variables
+        | set(re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", gunicorn_source))
     )
+
+
+DUMP_SETTINGS = """
+import environ, json, os, sys
+environ.Env.read_env(sys.argv[1], overwrite=True)
+os.environ.update(DJANGO_SECRET_KEY=sys.argv[2], HEALTH_TOKEN=sys.argv[2][:40])
+if sys.argv[3] == "without-empty":
+    for name in [k for k, v in os.environ.items() if v == ""]:
+        del os.environ[name]
+from django.conf import settings
+settings._setup()
+print(json.dumps({k: repr(getattr(settings, k)) for k in dir(settings) if k.isupper()}))
+"""
+
+
+def test_env_example__no_empty_value_overrides_a_default():
+    """
+    ``cp .env.example .env`` (docker compose passes every line, empty ones as ""): each empty
+    value means the same as leaving the variable out, so the file's blanks keep the defaults.
+    """
+    clean = {k: v for k, v in os.environ.items() if k.isupper() is False or k in ("PATH", "HOME")}
+    clean["DJANGO_SETTINGS_MODULE"] = "stockscanner_django.settings"
+    dumps = {}
+    for variant in ("as-written", "without-empty"):
+        done = subprocess.run(
+            [sys.executable, "-c", DUMP_SETTINGS, str(ROOT / ".env.example"), GOOD_KEY, variant],
+            cwd=ROOT, env=clean, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        dumps[variant] = __import__("json").loads(done.stdout)
+    differing = {
+        k: (dumps["as-written"][k], dumps["without-empty"].get(k))
+        for k in dumps["as-written"]
+        if dumps["as-written"][k] != dumps["without-empty"].get(k)
+    }
+    assert differing == {}
 
 
 def test_settings__every_variable_documented():

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from .. import redis_breaker
+from .. import redis_breaker, shared_redis
 
 logger = logging.getLogger("stocks.access")
 
@@ -94,7 +94,7 @@ def peek(windows: list[Window], *, now: float | None = None) -> Count:
 def _count(windows: list[Window], cost: int, now: float) -> Count:
     global _redis_down_until
     keys = [f"{window.key}:{window.seconds}:{window.index(now)}" for window in windows]
-    if _redis_backend():
+    if shared_redis.available():
         uncounted = Count(True, tuple(0 for _ in windows), None, counted=False)
         if time.monotonic() < _redis_down_until:
             return uncounted
@@ -157,18 +157,12 @@ def reset_local() -> None:
     _redis_down_until = 0.0
 
 
-def _redis_backend() -> bool:
-    return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
-
-
 def _redis_script():
     """The script, registered on the cache's client (again if the cache settings changed)."""
     global _script
     location = settings.CACHES["default"]["LOCATION"]
     if _script is None or _script[0] != location:
-        from django_redis import get_redis_connection
-
-        _script = (location, get_redis_connection("default").register_script(_SCRIPT))
+        _script = (location, shared_redis.client().register_script(_SCRIPT))
     return _script[1]
 
 

@@ -23,6 +23,10 @@ class CheckDown(Exception):
 
     status = DOWN
 
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
 
 class CheckDegraded(CheckDown):
     """The dependency works but something needs attention."""
@@ -95,7 +99,7 @@ class HealthCheck:
         except _NoAnswer as exc:
             status, message, details = self.timeout_status, str(exc), {}
         except CheckDown as exc:
-            status, message, details = exc.status, str(exc), {}
+            status, message, details = exc.status, str(exc), exc.details
         except Exception:
             logger.exception("health check %s failed unexpectedly", self.name)
             status, message, details = DOWN, "unexpected error (see the server log)", {}

@@ -305,3 +305,24 @@ class FreshnessCheck(HealthCheck):
         if newest < threshold:
             raise CheckDegraded(f"market data is stale: newest quote {newest.isoformat()}")
         return f"newest quote {newest.isoformat()}, {stale} stale stock(s)", details
+
+
+class ProviderCheck(HealthCheck):
+    """
+    The market-data provider's circuit breaker (``stocks.providers.breaker``), shared by the
+    workers: open or half-open degrades (refreshes are being skipped), closed is ok.
+    """
+
+    name, category, timeout_status = "provider", "data", DEGRADED
+
+    def check(self):
+        from ..providers.breaker import CLOSED, CircuitBreaker
+
+        state = CircuitBreaker(settings.MARKET_DATA_PROVIDER).state()
+        details = state.as_dict()
+        summary = f"{state.provider}: circuit {state.state}"
+        if state.state == CLOSED:
+            return f"{summary} ({state.failures} consecutive failure(s))", details
+        if state.reopens_at:
+            summary += f" until {state.reopens_at}"
+        raise CheckDegraded(f"{summary}; refreshes are skipped", details)

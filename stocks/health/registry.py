@@ -14,6 +14,7 @@ from .checks import (
     LoadCheck,
     MemoryCheck,
     MigrationsCheck,
+    ProviderCheck,
     WorkersCheck,
 )
 
@@ -29,6 +30,7 @@ CHECKS: dict[str, HealthCheck] = {
         MemoryCheck(),
         LoadCheck(),
         FreshnessCheck(),
+        ProviderCheck(),
     )
 }
 LIVENESS: tuple[str, ...] = ()

@@ -140,6 +140,7 @@ class SimulatedProvider:
     """A provider that needs no network: the embedded default and the tests use it."""
 
     name = "simulated"
+    market_wide = False
 
     def __init__(self, calendar: MarketCalendar | None = None) -> None:
         self.calendar = calendar or get_calendar()
@@ -150,6 +151,9 @@ class SimulatedProvider:
 
     def get_daily_bars(self, tickers: Sequence[str], start: date, end: date) -> list[Bar]:
         return [bar for t in tickers for bar in self.history(t, end) if bar.date >= start]
+
+    def get_listings(self) -> None:
+        return None  # the sample company list is loaded by load_sample_data
 
     def get_quotes(self, tickers: Sequence[str], at: datetime | None = None) -> list[Quote]:
         """Quotes at ``at``: the last close, moved by a seeded step while the market is open."""

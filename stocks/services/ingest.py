@@ -109,22 +109,23 @@ def _conflict_target(fields: list[str]) -> list[str] | None:
 @transaction.atomic
 def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
     """Create or update securities' reference data and their name-search words."""
-    errors: list[RowError] = []
-    rows: dict[str, Listing] = {}
-    for index, listing in enumerate(listings):
-        ticker = _canonical(index, listing.ticker, errors)
-        if ticker is None:
-            continue
-        if not listing.name.strip():
-            errors.append(RowError(index, f"{ticker}: name is empty"))
-            continue
-        rows[ticker] = listing
-    _raise_if(errors)
+    _raise_if(validate_listings(listings=listings))
+    rows = {normalize_ticker(listing.ticker): listing for listing in listings}
 
-    existing = _stock_ids(rows)
+    stored = {
+        values["ticker"]: values
+        for values in Stock.objects.filter(ticker__in=rows).values("ticker", *LISTING_FIELDS)
+    }
+
+    def value(ticker: str, listing: Listing, name: str) -> str:
+        given = getattr(listing, name)
+        if given is None:  # not said: what is stored stays
+            return stored[ticker][name] if ticker in stored else ""
+        return given.strip()
+
     Stock.objects.bulk_create(
         [
-            Stock(ticker=t, **{f: getattr(listing, f).strip() for f in LISTING_FIELDS})
+            Stock(ticker=t, **{f: value(t, listing, f) for f in LISTING_FIELDS})
             for t, listing in rows.items()
         ],
         update_conflicts=True,
@@ -136,8 +137,65 @@ def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
     _replace_search_terms({ids[t]: listing.name for t, listing in rows.items()})
     _after_commit()
     return IngestResult(
-        rows=len(listings), stocks=len(rows), created=len(rows) - len(existing), tickers=list(rows)
+        rows=len(listings), stocks=len(rows), created=len(rows) - len(stored), tickers=list(rows)
     )
+
+
+class ListingIncomplete(Exception):
+    """A listing that would deactivate too much of the market: nothing was written."""
+
+
+@dataclass
+class ListingSync:
+    listed: int = 0
+    created: int = 0
+    deactivated: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def sync_listings(*, listings: Sequence[Listing], max_deactivated_share: float) -> ListingSync:
+    """
+    Make the stocks table follow a provider's complete listing: new tickers are added,
+    listed ones updated and active, active ones no longer listed deactivated (never
+    deleted: their bars and history stay). Rows that cannot be stored are left out (the
+    caller has logged them). A listing that would deactivate more than
+    ``max_deactivated_share`` of the active stocks is refused whole (``ListingIncomplete``):
+    a provider's partial answer must not take half the market off the screens.
+    """
+    bad = {error.index for error in validate_listings(listings=listings)}
+    good = [row for index, row in enumerate(listings) if index not in bad]
+    listed = {normalize_ticker(row.ticker) for row in good}
+    active = set(Stock.objects.active().values_list("ticker", flat=True))
+    vanished = sorted(active - listed)
+    if active and len(vanished) > max_deactivated_share * len(active):
+        raise ListingIncomplete(
+            f"the listing has {len(listed)} tickers and would deactivate {len(vanished)} of "
+            f"{len(active)} active stocks (more than {max_deactivated_share:.0%}); nothing changed"
+        )
+    reactivated = sorted(
+        Stock.objects.filter(ticker__in=listed, is_active=False).values_list("ticker", flat=True)
+    )
+    result = upsert_listings(listings=good) if good else IngestResult()
+    for batch_start in range(0, max(len(vanished), len(reactivated)), BATCH_SIZE):
+        window = slice(batch_start, batch_start + BATCH_SIZE)
+        Stock.objects.filter(ticker__in=vanished[window]).update(is_active=False)
+        Stock.objects.filter(ticker__in=reactivated[window]).update(is_active=True)
+    if vanished or reactivated:
+        _after_commit()
+    return ListingSync(
+        listed=len(listed), created=result.created, deactivated=vanished, reactivated=reactivated
+    )
+
+
+def validate_listings(*, listings: Sequence[Listing]) -> list[RowError]:
+    """Every bad row of ``listings``, in input order; writes nothing."""
+    errors: list[RowError] = []
+    for index, listing in enumerate(listings):
+        ticker = _canonical(index, listing.ticker, errors)
+        if ticker is not None and not listing.name.strip():
+            errors.append(RowError(index, f"{ticker}: name is empty"))
+    return errors
 
 
 def _replace_search_terms(names: dict[int, str]) -> None:
@@ -388,3 +446,26 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
             updated.append(Stock(id=stock_id, **compute_indicators(closes, highs, lows, volumes)))
     Stock.objects.bulk_update(updated, INDICATOR_FIELDS, batch_size=BATCH_SIZE)
     return len(updated)
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def purge_bars(*, before: date, stocks_per_batch: int = 200) -> int:
+    """
+    Delete the daily bars dated before ``before``, a batch of stocks at a time, each batch
+    its own short transaction that reads through the (stock, date) index (a long delete
+    would hold locks the ingest waits on). Run again after an interruption, it deletes what
+    is left. The data version moves once, at the end.
+    """
+    stock_ids = list(Stock.objects.order_by("id").values_list("id", flat=True))
+    deleted = 0
+    for start in range(0, len(stock_ids), stocks_per_batch):
+        with transaction.atomic():
+            count = PriceBar.objects.filter(
+                stock_id__in=stock_ids[start : start + stocks_per_batch], date__lt=before
+            ).delete()[0]
+            deleted += count
+    if deleted:
+        _after_commit()  # once: history answers and the snapshot follow the new version
+    return deleted

@@ -39,6 +39,7 @@ class StatusReport:
     freshness: dict[str, Any] = field(default_factory=dict)
     migrations: dict[str, Any] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
+    provider: dict[str, Any] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
 
     @property
@@ -61,6 +62,7 @@ class StatusReport:
             "freshness": self.freshness,
             "migrations": self.migrations,
             "workers": self.workers,
+            "provider": self.provider,
         }
 
 
@@ -69,6 +71,10 @@ def system_status(*, using: str = DEFAULT_DB_ALIAS) -> StatusReport:
     report.workers = workers()
     if report.workers["status"] != OK:
         report.attention.append(f"Celery workers: {report.workers['message']}")
+    provider = CHECKS["provider"].run()
+    report.provider = {"name": settings.MARKET_DATA_PROVIDER, **provider.details}
+    if provider.status != OK:
+        report.attention.append(f"market data provider: {provider.message}")
 
     try:
         connections[using].ensure_connection()

@@ -65,7 +65,7 @@ def test_429_message_as_documented(api, stock, limits):
 
 
 def test_counters_down__no_headers_claiming_a_quota(api, stock, limits, monkeypatch):
-    monkeypatch.setattr(counters, "_redis_backend", lambda: True)
+    monkeypatch.setattr(counters.shared_redis, "available", lambda: True)
     calls = []
 
     def broken():

@@ -203,7 +203,7 @@ def test_load_per_core__from_the_load_average(monkeypatch):
 
 def test_counters_down__request_served_and_one_warning(api, stock, limits, monkeypatch, caplog):
     """Fail open: the API answers when the counters cannot be reached, and says so once."""
-    monkeypatch.setattr(counters, "_redis_backend", lambda: True)
+    monkeypatch.setattr(counters.shared_redis, "available", lambda: True)
 
     def broken():
         raise ConnectionError("redis is gone")

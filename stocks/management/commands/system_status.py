@@ -1,4 +1,4 @@
-"""Versions, configuration, data, freshness, migrations and workers at a glance."""
+"""Versions, configuration, data, freshness, migrations, workers and provider at a glance."""
 
 from __future__ import annotations
 
@@ -77,6 +77,15 @@ class Command(OperatorCommand):
         write("Celery workers")
         seen = report.workers["seen"]
         write(f"  {report.workers['message']}" + (f": {', '.join(seen)}" if seen else ""))
+
+        provider = report.provider
+        write("Market data provider")
+        line = f"  {provider['name']}: circuit {provider.get('state', 'unknown')}"
+        if provider.get("consecutive_failures"):
+            line += f", {provider['consecutive_failures']} consecutive failure(s)"
+        if provider.get("reopens_at"):
+            line += f", trial call after {provider['reopens_at']}"
+        write(line)
 
         for item in report.attention:
             write(self.style.WARNING(f"Attention: {item}"))

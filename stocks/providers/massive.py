@@ -1,0 +1,322 @@
+"""
+The Massive REST API (formerly Polygon.io): https://massive.com/docs/rest/stocks
+
+- quotes, the whole market in one call: full market snapshot,
+  ``GET /v2/snapshot/locale/us/markets/stocks/tickers``. Per ticker: ``lastTrade.p`` (the
+  price; ``day.c`` on plans without trades), ``updated`` (nanoseconds: the quote time),
+  ``prevDay.c`` (the previous close), ``day`` o/h/l/v (the session so far). The snapshot
+  is cleared at 3:30 AM Eastern and ``day`` holds zeros until the open: zero means unknown
+  here, and a ticker with no price at all is left out.
+- daily bars, the whole market one day per call: grouped daily aggregates,
+  ``GET /v2/aggs/grouped/locale/us/market/stocks/{date}`` (``T`` ticker, ``o h l c v``,
+  ``t`` the window's start in Unix ms), split-adjusted.
+- listings: reference tickers, ``GET /v3/reference/tickers?market=stocks&active=true``,
+  1,000 a page, paged by ``next_url`` (followed only on the configured host: the key is
+  never sent anywhere else). Only the types in ``MASSIVE_TICKER_TYPES`` are kept.
+
+The key goes in ``Authorization: Bearer``. Every request goes through ``calls.call``
+(breaker, shared rate, retries); errors are sorted there by kind: 401/403/other 4xx are
+refused, 429/5xx/timeouts/connection errors/unreadable or truncated bodies are worth
+retrying, with the provider's ``Retry-After`` when it sends one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from ..market_calendar import get_calendar
+from . import calls
+from .base import Bar, Listing, ProviderRefused, ProviderUnavailable, Quote
+
+logger = logging.getLogger("stocks.providers")
+
+SNAPSHOT_PATH = "/v2/snapshot/locale/us/markets/stocks/tickers"
+GROUPED_DAILY_PATH = "/v2/aggs/grouped/locale/us/market/stocks/{day}"
+TICKERS_PATH = "/v3/reference/tickers"
+PAGE_LIMIT = 1000
+MAX_PAGES = 200  # 200,000 tickers: far past the US market; a loop of next_url stops here
+CHUNK_BYTES = 64 * 1024
+
+# Massive's primary_exchange is an ISO 10383 MIC; the app stores the names members know.
+EXCHANGES = {
+    "XNYS": "NYSE",
+    "XNAS": "NASDAQ",
+    "XASE": "NYSE American",
+    "ARCX": "NYSE Arca",
+    "BATS": "Cboe BZX",
+    "XCHI": "NYSE Chicago",
+    "IEXG": "IEX",
+}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A positive price from JSON, else None (zeros stand for "not yet" in the snapshot)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:  # inf / nan
+        return None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    try:
+        return round(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _from_nanoseconds(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1e9, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), None if absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _message(body: bytes) -> str:
+    """What the provider said, from its JSON error body (``error`` or ``message``)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body[:200].decode("utf-8", "replace")
+    if isinstance(payload, dict):
+        return str(payload.get("error") or payload.get("message") or payload.get("status"))[:200]
+    return ""
+
+
+class MassiveProvider:
+    name = "massive"
+    market_wide = True
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = (base_url or settings.MASSIVE_API_URL).rstrip("/")
+        self.api_key = api_key or settings.MASSIVE_API_KEY
+        if not self.api_key:
+            raise ImproperlyConfigured("MARKET_DATA_PROVIDER=massive needs MASSIVE_API_KEY.")
+        self._origin = urlsplit(self.base_url)[:2]
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {self.api_key}",
+                "Accept": "application/json",
+                "User-Agent": "stockscanner",
+            }
+        )
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def _get(self, url: str, params: dict[str, Any] | None, *, what: str) -> dict[str, Any]:
+        if urlsplit(url)[:2] != self._origin:
+            raise ProviderRefused(f"{what}: refusing to follow {url!r} off {self.base_url}")
+        return calls.call(self.name, lambda: self._request(url, params, what), what=what)
+
+    def _request(self, url: str, params: dict[str, Any] | None, what: str) -> dict[str, Any]:
+        timeout = (settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS)
+        try:
+            with self.session.get(
+                url, params=params, timeout=timeout, stream=True, allow_redirects=False
+            ) as response:
+                body = self._read(response, what)
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(f"{what}: timed out ({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            # No connection, a reset, a body shorter than its Content-Length.
+            raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise ProviderUnavailable(
+                f"{what}: HTTP {status} {_message(body)}", retry_after=_retry_after(response)
+            )
+        if status != 200:
+            raise ProviderRefused(f"{what}: HTTP {status} {_message(body)}")
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise ProviderUnavailable(f"{what}: unreadable JSON ({exc})") from exc
+        if not isinstance(payload, dict):
+            raise ProviderUnavailable(f"{what}: expected a JSON object")
+        if str(payload.get("status", "OK")).upper() == "ERROR":
+            raise ProviderUnavailable(f"{what}: {_message(body)}")
+        return payload
+
+    @staticmethod
+    def _read(response: requests.Response, what: str) -> bytes:
+        """The body, no larger than PROVIDER_MAX_RESPONSE_BYTES (decompressed)."""
+        limit = settings.PROVIDER_MAX_RESPONSE_BYTES
+        chunks, size = [], 0
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise ProviderUnavailable(f"{what}: response over {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # --- quotes -------------------------------------------------------------------------
+
+    def get_quotes(self, tickers: Sequence[str] = ()) -> list[Quote]:
+        """The whole market (``tickers`` is not sent: one call costs the same)."""
+        payload = self._get(
+            self.base_url + SNAPSHOT_PATH,
+            {"include_otc": "false"},
+            what="full market snapshot",
+        )
+        rows = payload.get("tickers") or []
+        quotes = [quote for row in rows if (quote := snapshot_quote(row)) is not None]
+        if len(quotes) < len(rows):
+            logger.info(
+                "massive snapshot: %d of %d tickers had no price",
+                len(rows) - len(quotes),
+                len(rows),
+            )
+        return quotes
+
+    # --- daily bars ---------------------------------------------------------------------
+
+    def get_daily_bars(self, tickers: Sequence[str], start: date, end: date) -> list[Bar]:
+        """Every trading day from ``start`` to ``end``, one grouped-daily call each."""
+        wanted = set(tickers)
+        bars: list[Bar] = []
+        for day in get_calendar().trading_days(start, end):
+            bars.extend(
+                bar for bar in self.grouped_daily(day) if not wanted or bar.ticker in wanted
+            )
+        return bars
+
+    def grouped_daily(self, day: date) -> list[Bar]:
+        payload = self._get(
+            self.base_url + GROUPED_DAILY_PATH.format(day=day.isoformat()),
+            {"adjusted": "true", "include_otc": "false"},
+            what=f"grouped daily {day}",
+        )
+        return [bar for row in payload.get("results") or [] if (bar := grouped_bar(row, day))]
+
+    # --- listings -----------------------------------------------------------------------
+
+    def get_listings(self) -> list[Listing]:
+        """Every active listing of the kept types, all pages (a failed page fails it all)."""
+        types = set(settings.MASSIVE_TICKER_TYPES)
+        return [
+            listing
+            for row in self._pages(
+                self.base_url + TICKERS_PATH,
+                {
+                    "market": "stocks",
+                    "active": "true",
+                    "limit": PAGE_LIMIT,
+                    "order": "asc",
+                    "sort": "ticker",
+                },
+            )
+            if (not types or row.get("type") in types) and (listing := reference_listing(row))
+        ]
+
+    def _pages(self, url: str, params: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+        seen: set[str] = set()
+        for page in range(1, MAX_PAGES + 1):
+            payload = self._get(url, params, what=f"reference tickers page {page}")
+            yield from (row for row in payload.get("results") or [] if isinstance(row, dict))
+            url, params = payload.get("next_url"), None
+            if not url:
+                return
+            if url in seen:
+                raise ProviderUnavailable(f"reference tickers: next_url repeats ({url})")
+            seen.add(url)
+        raise ProviderUnavailable(f"reference tickers: more than {MAX_PAGES} pages")
+
+
+# --- the documented shapes, one row at a time ----------------------------------------------
+
+
+def snapshot_quote(row: Any) -> Quote | None:
+    """One ``tickers[]`` item of the full market snapshot, or None if it has no price yet."""
+    if not isinstance(row, dict) or not isinstance(row.get("ticker"), str):
+        return None
+    day = row.get("day") if isinstance(row.get("day"), dict) else {}
+    previous = row.get("prevDay") if isinstance(row.get("prevDay"), dict) else {}
+    trade = row.get("lastTrade") if isinstance(row.get("lastTrade"), dict) else {}
+    minute = row.get("min") if isinstance(row.get("min"), dict) else {}
+    price = _decimal(trade.get("p")) or _decimal(day.get("c")) or _decimal(minute.get("c"))
+    quote_time = _from_nanoseconds(row.get("updated")) or _from_nanoseconds(trade.get("t"))
+    if price is None or quote_time is None:
+        return None
+    return Quote(
+        ticker=row["ticker"],
+        price=price,
+        quote_time=quote_time,
+        previous_close=_decimal(previous.get("c")),
+        open=_decimal(day.get("o")),
+        day_high=_decimal(day.get("h")),
+        day_low=_decimal(day.get("l")),
+        volume=_count(day.get("v")),
+    )
+
+
+def grouped_bar(row: Any, day: date) -> Bar | None:
+    """
+    One ``results[]`` item of grouped daily aggregates for ``day`` (the day asked for: ``t``
+    is the window's timestamp, which the documentation's examples give at the close).
+    """
+    if not isinstance(row, dict) or not isinstance(row.get("T"), str):
+        return None
+    values = [_decimal(row.get(k)) for k in ("o", "h", "l", "c")]
+    volume = row.get("v")
+    if any(v is None for v in values) or not isinstance(volume, int | float) or volume < 0:
+        return None
+    open_, high, low, close = values
+    return Bar(row["T"], day, open_, high, low, close, round(volume))
+
+
+def reference_listing(row: dict[str, Any]) -> Listing | None:
+    ticker, name = row.get("ticker"), row.get("name")
+    if not isinstance(ticker, str) or not isinstance(name, str) or not name.strip():
+        return None
+    mic = row.get("primary_exchange") if isinstance(row.get("primary_exchange"), str) else ""
+    currency = row.get("currency_name") if isinstance(row.get("currency_name"), str) else ""
+    return Listing(
+        ticker=ticker,
+        name=name,
+        exchange=EXCHANGES.get(mic, mic),
+        currency=currency.upper() or "USD",
+        country="United States" if row.get("locale", "us") == "us" else None,
+        sector=None,
+        industry=None,
+    )

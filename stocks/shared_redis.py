@@ -1,0 +1,19 @@
+"""The cache's Redis, for the few things that need Redis itself rather than the cache API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+REDIS_BACKEND = "django_redis.cache.RedisCache"
+
+
+def available() -> bool:
+    """The default cache is django-redis (shared by every process), not local memory."""
+    return settings.CACHES["default"]["BACKEND"] == REDIS_BACKEND
+
+
+def client():
+    """The cache's redis-py client: its pool, credentials, TLS and breaker (redis_breaker)."""
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
