@@ -19,8 +19,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from corsheaders.defaults import default_headers
-from pythonjsonlogger.core import RESERVED_ATTRS
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from stocks.providers import PROVIDERS
 from stocks.redis_breaker import connection_class

@@ -85,7 +85,7 @@ class YahooProvider:
                     timeout=settings.PROVIDER_TIMEOUT_SECONDS,
                     **kwargs,
                 )
-            except Exception as exc:  # noqa: BLE001 - yfinance raises its own and requests'
+            except Exception as exc:
                 raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
             if frame is None or frame.empty:
                 raise ProviderUnavailable(f"{what}: no data for any of {len(symbols)} tickers")

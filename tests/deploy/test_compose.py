@@ -84,7 +84,8 @@ def test_compose__start_order(tmp_path):
     for name in ("db", "redis", "web", "worker"):
         assert services[name]["healthcheck"]["test"], name
     assert "http://127.0.0.1:8000/health/'" in " ".join(services["web"]["healthcheck"]["test"])
-    assert "inspect ping -d worker@$$HOSTNAME" in " ".join(services["worker"]["healthcheck"]["test"])
+    worker_check = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "inspect ping -d worker@$$HOSTNAME" in worker_check
     # Log levels come from LOG_LEVEL (the app's LOGGING), not a flag Celery would ignore.
     assert all("--loglevel" not in services[name]["command"] for name in ("worker", "beat"))
 

@@ -26,6 +26,7 @@ from ..support.live import BASE_DIR, free_port, get
 from ..support.servers import RedisServer, server_vendor
 
 START, END = "<!-- production-steps:start -->", "<!-- production-steps:end -->"
+ACTIVATE = ". .venv/bin/activate\nexport DJANGO_READ_DOT_ENV=true"  # steps 1 and 3, in a new shell
 
 
 def documented_steps() -> str:
@@ -97,7 +98,7 @@ def test_readme_production_steps_work_as_written(project, tmp_path):
         def start(command: str, log: str) -> subprocess.Popen:
             with (tmp_path / log).open("wb") as out:
                 process = subprocess.Popen(
-                    ["bash", "-c", f". .venv/bin/activate\nexport DJANGO_READ_DOT_ENV=true\n{command}"],
+                    ["bash", "-c", f"{ACTIVATE}\n{command}"],
                     cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )  # fmt: skip
@@ -117,8 +118,7 @@ def test_readme_production_steps_work_as_written(project, tmp_path):
         worker_log = tmp_path / "worker.log"
         _wait(lambda: " ready" in worker_log.read_text(errors="replace"), worker_log)
         enqueued = subprocess.run(
-            ["bash", "-c", ". .venv/bin/activate\nexport DJANGO_READ_DOT_ENV=true\n"
-             "python manage.py refresh_market_data --quotes --async"],
+            ["bash", "-c", f"{ACTIVATE}\npython manage.py refresh_market_data --quotes --async"],
             cwd=project, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert enqueued.returncode == 0, enqueued.stderr[-3000:]

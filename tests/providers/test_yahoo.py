@@ -121,5 +121,5 @@ def test_without_yfinance__a_clear_error(monkeypatch, provider_settings):
     from django.core.exceptions import ImproperlyConfigured
 
     monkeypatch.setitem(sys.modules, "yfinance", None)
-    with pytest.raises(ImproperlyConfigured, match="requirements-yahoo.txt"):
+    with pytest.raises(ImproperlyConfigured, match=r"requirements-yahoo\.txt"):
         get_provider("yahoo")
