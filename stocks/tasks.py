@@ -34,9 +34,7 @@ from .services.ingest import (
     purge_bars,
     refresh_indicators,
     sync_listings,
-    validate_bars,
     validate_listings,
-    validate_quotes,
 )
 from .task_locks import single_run
 from .tickers import InvalidTicker, normalize_ticker
@@ -119,13 +117,10 @@ def _store(kind: str, rows: list) -> IngestResult:
     Ingest what the provider sent, less the rows that cannot be stored (each logged): one
     bad row must not stop the refresh of every other stock, run after run.
     """
-    validate, ingest = (
-        (validate_bars, ingest_bars) if kind == "bars" else (validate_quotes, ingest_quotes)
-    )
-    rejected = _report(kind, validate(**{kind: rows}))
-    if rejected:
-        rows = [row for index, row in enumerate(rows) if index not in rejected]
-    return ingest(**{kind: rows})
+    ingest = ingest_bars if kind == "bars" else ingest_quotes
+    result = ingest(**{kind: rows}, drop_invalid=True)
+    _report(kind, result.rejected)
+    return result
 
 
 def _known(rows: list, tickers: set[str]) -> list:

@@ -157,11 +157,12 @@ def test_bars__each_stock_resumes_from_its_own_newest_bar(http, massive, market,
     assert [c.request.url.split("/")[-1].split("?")[0] for c in http.calls] == [
         "2026-11-19", "2026-11-20",
     ]  # fmt: skip
-    assert (
-        not PriceBar.objects.filter(stock__ticker="BRK.B", date=date(2026, 11, 19))
-        .exclude(pk__in=PriceBar.objects.filter(stock__ticker="BRK.B").order_by("date")[:1])
-        .exists()
-    )
+    stored = sorted(PriceBar.objects.values_list("stock__ticker", "date"))
+    assert stored == [
+        ("AAPL", date(2026, 11, 18)), ("AAPL", date(2026, 11, 19)), ("AAPL", date(2026, 11, 20)),
+        ("BRK.B", date(2026, 11, 19)), ("BRK.B", date(2026, 11, 20)),
+        ("MSFT", date(2026, 11, 20)),  # up to date: not stored again from the 19th's answer
+    ]  # fmt: skip
 
 
 def test_bars__a_failed_day_keeps_the_days_before(

@@ -26,6 +26,7 @@ from ..providers.base import Bar, Listing, Quote
 from ..screen import snapshots
 from ..search import name_terms
 from ..tickers import InvalidTicker, normalize_ticker
+from .bulk import upsert, write_columns
 from .quotes import QUOTE_FIELDS, apply_quote, needs_previous_close, session_day
 from .validation import RowError, check_bar, check_quote, quantize
 
@@ -50,6 +51,7 @@ PREVIOUS_CLOSE_LOOKBACK_DAYS = 14  # longer than any market closure (Sept. 2001:
 BATCH_SIZE = 2000
 
 LISTING_FIELDS = ["name", "exchange", "sector", "industry", "country", "currency"]
+BAR_FIELDS = ["open", "high", "low", "close", "volume"]
 INDICATOR_FIELDS = [
     "avg_volume_30d", "week52_high", "week52_low", "sma_20", "sma_50", "sma_200",
     "rsi_14", "volatility_30d",
@@ -70,6 +72,7 @@ class IngestResult:
     stocks: int = 0
     created: int = 0
     tickers: list[str] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)  # with drop_invalid: left out
 
 
 def _canonical(index: int, raw: str, errors: list[RowError]) -> str | None:
@@ -238,12 +241,8 @@ def _check_quotes(quotes: Sequence[Quote]) -> _QuoteBatch:
         # Two quotes of one ticker in a batch: the newer wins.
         if ticker not in latest or latest[ticker][1].quote_time <= quote.quote_time:
             latest[ticker] = (index, quote)
-    stocks = {
-        s.ticker: s
-        for s in Stock.objects.filter(ticker__in={t for _, t in named}).only(
-            "id", "ticker", *QUOTE_FIELDS
-        )
-    }
+    # Whole rows: written back with one upsert per batch (bulk.write_columns).
+    stocks = {s.ticker: s for s in Stock.objects.filter(ticker__in={t for _, t in named})}
     errors.extend(RowError(i, f"{t}: unknown ticker") for i, t in named if t not in stocks)
     return _QuoteBatch(latest, stocks, sorted(errors, key=lambda e: e.index))
 
@@ -275,13 +274,18 @@ def _bar_closes_before(wanted: dict[int, date]) -> dict[int, Decimal]:
 
 
 @transaction.atomic
-def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
+def ingest_quotes(*, quotes: Sequence[Quote], drop_invalid: bool = False) -> IngestResult:
     """
     Store the latest quote of existing stocks (``stocks.services.quotes`` says how fields
-    a quote leaves out are kept or derived); change and change % are derived here.
+    a quote leaves out are kept or derived); change and change % are derived here. A bad
+    row rejects the whole input (``IngestRejected``), or with ``drop_invalid`` is left out
+    and listed in the result's ``rejected`` (a provider's refresh: one pass, not two).
     """
     batch = _check_quotes(quotes)
-    _raise_if(batch.errors)
+    if not drop_invalid:
+        _raise_if(batch.errors)
+    bad = {error.index for error in batch.errors}
+    batch.latest = {t: (i, q) for t, (i, q) in batch.latest.items() if i not in bad}
 
     calendar = get_calendar()
     newer = [
@@ -306,9 +310,11 @@ def ingest_quotes(*, quotes: Sequence[Quote]) -> IngestResult:
         if apply_quote(stock, quote, calendar=calendar, bar_close=bar_closes.get(stock.id))
     ]
     if updated:
-        Stock.objects.bulk_update(updated, QUOTE_FIELDS, batch_size=BATCH_SIZE)
+        write_columns(updated, QUOTE_FIELDS)
         _after_commit()
-    return IngestResult(rows=len(quotes), stocks=len(updated), tickers=list(batch.latest))
+    return IngestResult(
+        rows=len(quotes), stocks=len(updated), tickers=list(batch.latest), rejected=batch.errors
+    )
 
 
 # --- daily bars -------------------------------------------------------------------------
@@ -345,34 +351,43 @@ def validate_bars(*, bars: Sequence[Bar]) -> list[RowError]:
 
 
 @transaction.atomic
-def ingest_bars(*, bars: Sequence[Bar]) -> IngestResult:
-    """Upsert daily bars of existing stocks, then recompute those stocks' indicators."""
+def ingest_bars(*, bars: Sequence[Bar], drop_invalid: bool = False) -> IngestResult:
+    """
+    Upsert daily bars of existing stocks, then recompute those stocks' indicators. Bad rows:
+    as ``ingest_quotes``.
+    """
     batch = _check_bars(bars)
-    _raise_if(batch.errors)
-    rows, ids = batch.rows, batch.ids
+    if not drop_invalid:
+        _raise_if(batch.errors)
+    bad = {error.index for error in batch.errors}
+    rows, ids = {k: v for k, v in batch.rows.items() if v[0] not in bad}, batch.ids
+    if not rows:
+        return IngestResult(rows=len(bars), rejected=batch.errors)
 
-    PriceBar.objects.bulk_create(
-        [
-            PriceBar(
-                stock_id=ids[ticker],
-                date=bar.date,
-                open=quantize(bar.open),
-                high=quantize(bar.high),
-                low=quantize(bar.low),
-                close=quantize(bar.close),
-                volume=bar.volume,
+    upsert(
+        PriceBar,
+        columns=["stock", "date", *BAR_FIELDS],
+        rows=[
+            (
+                ids[ticker],
+                connection.ops.adapt_datefield_value(day),
+                *(quantize(getattr(bar, f)) for f in BAR_FIELDS[:4]),
+                bar.volume,
             )
-            for (ticker, _day), (_index, bar) in rows.items()
+            for (ticker, day), (_index, bar) in rows.items()
         ],
-        update_conflicts=True,
-        unique_fields=_conflict_target(["stock", "date"]),
-        update_fields=["open", "high", "low", "close", "volume"],
-        batch_size=BATCH_SIZE,
+        conflict=["stock", "date"],
+        update=BAR_FIELDS,
     )
     stock_ids = sorted({ids[t] for t, _ in rows})
     refresh_indicators(stock_ids=stock_ids)
     _after_commit()
-    return IngestResult(rows=len(bars), stocks=len(stock_ids), tickers=sorted({t for t, _ in rows}))
+    return IngestResult(
+        rows=len(bars),
+        stocks=len(stock_ids),
+        tickers=sorted({t for t, _ in rows}),
+        rejected=batch.errors,
+    )
 
 
 def compute_indicators(closes, highs, lows, volumes) -> dict[str, object]:
@@ -415,7 +430,7 @@ def _round(value: float | None) -> float | None:
 @transaction.atomic
 def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
     """Recompute and store the indicators of these stocks from their stored daily bars."""
-    updated = []
+    computed: dict[int, dict[str, object]] = {}
     for chunk_start in range(0, len(stock_ids), 500):
         chunk = stock_ids[chunk_start : chunk_start + 500]
         # Each stock's window ends at its own latest bar (a delisted stock's history ends
@@ -443,8 +458,12 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
         for stock_id, bars in series.items():
             columns = zip(*bars, strict=True)
             highs, lows, closes, volumes = ([float(v) for v in col] for col in columns)
-            updated.append(Stock(id=stock_id, **compute_indicators(closes, highs, lows, volumes)))
-    Stock.objects.bulk_update(updated, INDICATOR_FIELDS, batch_size=BATCH_SIZE)
+            computed[stock_id] = compute_indicators(closes, highs, lows, volumes)
+    updated = list(Stock.objects.filter(id__in=computed).order_by("id"))
+    for stock in updated:
+        for name, value in computed[stock.id].items():
+            setattr(stock, name, value)
+    write_columns(updated, INDICATOR_FIELDS)
     return len(updated)
 
 
