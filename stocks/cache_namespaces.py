@@ -22,12 +22,16 @@ Known keys:
   a rendered response (body, gzipped body, ETag), in ``stocks``, ``search``, ``history`` or
   ``market``; the same key plus ``:lock`` is held for a few seconds by the one request
   computing it. Clearing them is always safe: the next request renders again.
-- ``provider:breaker:<provider>:<part>`` (``stocks/providers/breaker.py``): a provider's
-  circuit breaker, shared by every worker. Clearing it closes the breaker.
+- ``provider:breaker:<provider>:<endpoint>:<part>`` (``stocks/providers/breaker.py``): the
+  circuit breaker of a provider's quotes, bars or listings, shared by every worker.
+  Clearing it closes the breaker.
 - ``provider:bucket:<provider>`` (``stocks/providers/rate_limit.py``): the provider's request
   bucket. Clearing it refills the bucket.
 - ``tasks:lock:<refresh>`` (``stocks/task_locks.py``): held by the one running refresh of a
   kind, renewed while it runs. Clearing it lets a second run of that kind start at once.
+- ``tasks:bars-asked:<provider>:<day or ticker>`` (``stocks/tasks.py``): a day's market-wide
+  bars, or a stock's history, already asked of the provider today. Clearing them makes the
+  next daily-bars refresh ask again.
 - ``health:<uuid>``: the cache health check's probe, written and deleted within one check
   (10-second expiry), deliberately outside the namespaces.
 """

@@ -2,13 +2,21 @@
 One refresh of a kind at a time, across every worker and host: a lock in the shared cache.
 
 The lock is a cache key added only if absent (atomic in Redis and in local memory) holding
-the holder's random token, with a short expiry (``TASK_LOCK_SECONDS``) that a thread of
-the holder renews every third of it while the task runs. So a worker killed mid-task
-(``kill -9``, out of memory, a lost host) holds the lock at most that long, well before
-the broker delivers its task again (``CELERY_VISIBILITY_TIMEOUT_SECONDS``), and a task that
-finds the lock taken can skip: the holder is alive and doing the same work. Only the
-holder's own token is ever released; a lock lost (Redis flushed, renewal failed for a whole
-expiry) is logged. With the cache down the refresh runs unlocked (and says so).
+its owner: the Celery task id of the run. It expires after ``TASK_LOCK_SECONDS`` unless a
+thread of the holder renews it (every third of that) while the task runs. So:
+
+- a second task of the same kind (two beat processes by mistake, a manual run during the
+  scheduled one) finds the lock held by another id and is skipped: the holder is doing the
+  same work;
+- the same task delivered again because its worker died (``kill -9`` of the pool child
+  makes Celery requeue it at once, ``task_reject_on_worker_lost``; a lost host, after the
+  broker's visibility timeout) finds its own id and takes the lock over at once;
+- a lock whose holder died without a redelivery is gone ``TASK_LOCK_SECONDS`` later.
+
+With Redis, renewal and release compare the owner and act in one step (a Lua script), so a
+lock that expired and was taken by another run is never extended or deleted by the old
+holder. With the cache down the refresh runs unlocked, which the idempotent ingest makes
+safe, and says so.
 """
 
 from __future__ import annotations
@@ -22,49 +30,79 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.cache import cache
 
+from . import shared_redis
 from .cache_namespaces import cache_key
 
 logger = logging.getLogger("stocks.tasks")
+
+# KEYS[1] the lock, ARGV[1] the owner, ARGV[2] milliseconds (0: delete). 1 if it was the owner's.
+_OWNED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('DEL', KEYS[1])
+"""
+_script = None  # (cache LOCATION, registered script)
 
 
 def lock_key(name: str) -> str:
     return cache_key("tasks", "lock", name)
 
 
+def _if_owner(key: str, owner: str, milliseconds: int) -> bool:
+    """Renew (or, with 0, release) the lock if ``owner`` still holds it."""
+    global _script
+    if shared_redis.available():
+        location = settings.CACHES["default"]["LOCATION"]
+        if _script is None or _script[0] != location:
+            _script = (location, shared_redis.client().register_script(_OWNED))
+        try:
+            # The stored value is the cache's pickled owner: compare in the same form.
+            stored = cache.client.encode(owner)
+            return bool(_script[1](keys=[cache.make_key(key)], args=[stored, milliseconds]))
+        except Exception:  # noqa: BLE001 - Redis down: the lock expires by itself
+            return False
+    if cache.get(key) != owner:  # local memory: one process, no other holder can interleave
+        return False
+    return cache.touch(key, milliseconds / 1000) if milliseconds else cache.delete(key)
+
+
 class _Renewal(threading.Thread):
-    def __init__(self, key: str, token: str, seconds: int) -> None:
+    def __init__(self, key: str, owner: str, seconds: int) -> None:
         super().__init__(name=f"lock-{key}", daemon=True)
-        self.key, self.token, self.seconds = key, token, seconds
+        self.key, self.owner, self.seconds = key, owner, seconds
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.seconds / 3):
-            if not (cache.get(self.key) == self.token and cache.touch(self.key, self.seconds)):
+            if not _if_owner(self.key, self.owner, self.seconds * 1000):
                 logger.warning("lock %s could not be renewed; another run may start", self.key)
 
 
 @contextlib.contextmanager
-def single_run(name: str) -> Iterator[bool]:
+def single_run(name: str, owner: str | None = None) -> Iterator[bool]:
     """
-    ``with single_run("refresh-quotes") as mine:``: ``mine`` is True for the one caller
-    holding the lock (renewed until the block ends), False when another run holds it.
+    ``with single_run("refresh-quotes", task_id) as mine:``: ``mine`` is True for the one
+    caller holding the lock (renewed until the block ends), False while another owner holds
+    it. ``owner``: the task id (a redelivery of the same task takes its lock back).
     """
-    key, token, seconds = lock_key(name), uuid.uuid4().hex, settings.TASK_LOCK_SECONDS
-    added = cache.add(key, token, timeout=seconds)
+    key, seconds = lock_key(name), settings.TASK_LOCK_SECONDS
+    owner = owner or uuid.uuid4().hex
+    added = cache.add(key, owner, timeout=seconds)
     if added is None:
-        # django-redis answers None, not False, for a call it ignored (Redis down): the
-        # refresh runs unlocked, which the idempotent ingest makes safe, rather than not at all.
+        # django-redis answers None, not False, for a call it ignored (Redis down).
         logger.warning("cache unavailable: %s runs without its lock", name)
         yield True
         return
     if not added:
-        yield False
-        return
-    renewal = _Renewal(key, token, seconds)
+        if cache.get(key) != owner:
+            yield False
+            return
+        logger.warning("%s: task %s delivered again; it takes its lock back", name, owner)
+        cache.set(key, owner, timeout=seconds)
+    renewal = _Renewal(key, owner, seconds)
     renewal.start()
     try:
         yield True
     finally:
         renewal.stopped.set()
-        if cache.get(key) == token:  # our own lock only: past its expiry it may be another's
-            cache.delete(key)
+        _if_owner(key, owner, 0)

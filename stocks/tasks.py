@@ -17,8 +17,10 @@ from datetime import date, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
+from .cache_namespaces import cache_key
 from .market_calendar import get_calendar
 from .models import PriceBar, Stock
 from .providers import get_provider
@@ -48,6 +50,13 @@ BACKOFF_MAX_SECONDS = 600
 CHUNK = 500
 # A quote this close to the session's end counts as its closing quote.
 CLOSE_TOLERANCE = timedelta(minutes=1)
+# Market-wide bars: the sessions a run asks day by day, the stocks further behind (or new)
+# asked one by one per run, how far back a new stock's history goes, and how long a day or a
+# stock once asked is not asked again (a provider with nothing for it).
+CATCH_UP_DAYS = 10
+BACKFILL_PER_RUN = 50
+BACKFILL_DAYS = 365
+ASKED_SECONDS = 20 * 3600
 # Rows a provider sends that cannot be stored are logged, at most this many per run.
 MAX_REPORTED = 20
 SKIPPED = None  # what a task returns when it did not run (locked, breaker open)
@@ -62,7 +71,9 @@ def refresh(name: str):
 
     def decorate(function):
         def run(self, *args, **kwargs):
-            with single_run(name) as mine:
+            # The lock's owner is the task id: the same task delivered again after its worker
+            # died takes it back; another task of the kind is skipped.
+            with single_run(name, self.request.id) as mine:
                 if not mine:
                     logger.info("%s: another run holds the lock; skipped", name)
                     return SKIPPED
@@ -95,12 +106,19 @@ def refresh(name: str):
 
 
 def _retry_countdown(retries: int, retry_after: float | None) -> float:
+    """
+    Full-jitter exponential backoff, at least the provider's ``Retry-After``, at most
+    ``BACKOFF_MAX_SECONDS`` and half the visibility timeout: a task waiting for its retry is
+    held unacknowledged by a worker, and past the visibility timeout Redis would hand it
+    to another worker as well.
+    """
     from celery.utils.time import get_exponential_backoff_interval
 
+    ceiling = min(BACKOFF_MAX_SECONDS, settings.CELERY_VISIBILITY_TIMEOUT_SECONDS / 2)
     backoff = get_exponential_backoff_interval(
-        factor=BACKOFF_SECONDS, retries=retries, maximum=BACKOFF_MAX_SECONDS, full_jitter=True
+        factor=BACKOFF_SECONDS, retries=retries, maximum=ceiling, full_jitter=True
     )
-    return max(backoff, retry_after or 0)
+    return min(max(backoff, retry_after or 0), ceiling)
 
 
 def _report(kind: str, errors) -> set[int]:
@@ -172,43 +190,79 @@ def refresh_quotes() -> int:
     return stored
 
 
-def _bar_starts(last_session: date) -> dict[date, list[str]]:
-    """Active tickers by the first day each needs: the day after its newest stored bar."""
+def _bar_starts(last_session: date) -> dict[str, date]:
+    """
+    Each active ticker that needs bars, and the first day it needs: the day after its newest
+    stored bar, or BACKFILL_DAYS back for a stock with none.
+    """
     newest = PriceBar.objects.newest_by_ticker()
-    by_start: dict[date, list[str]] = defaultdict(list)
+    starts = {}
     for ticker in Stock.objects.active().order_by("ticker").values_list("ticker", flat=True):
         known = newest.get(ticker)
-        start = known + timedelta(days=1) if known else last_session - timedelta(days=365)
+        start = known + timedelta(days=1) if known else last_session - timedelta(days=BACKFILL_DAYS)
         if start <= last_session:
-            by_start[start].append(ticker)
-    return by_start
+            starts[ticker] = start
+    return starts
+
+
+def _asked_key(provider: str, what: str) -> str:
+    return cache_key("tasks", "bars-asked", provider, what)
 
 
 @refresh("refresh-daily-bars")
 def refresh_daily_bars() -> int:
     """
     Fetch each active stock's daily bars from the day after its newest stored bar (a year
-    back for a stock with none) up to the last completed session. Each stock starts from
-    its own newest bar, so a run cut short (a provider failure, the rate limit) is
-    completed by the next. A market-wide provider is asked one day at a time, oldest
-    first, each day stored before the next is asked.
+    back for a stock with none) up to the last completed session; each stock starts from
+    its own newest bar, so a run cut short is completed by the next.
+
+    A chunked provider is asked per chunk of tickers. A market-wide provider is asked one
+    day at a time (oldest first, each day stored before the next is asked) for the last
+    CATCH_UP_DAYS sessions, each day at most once a day: a stock the provider has nothing
+    for (halted, unknown to it) cannot make every run ask the same days again. Stocks
+    further behind, or with no bars (a new listing), are asked one by one for their whole
+    range, at most BACKFILL_PER_RUN a run and each at most once a day.
     """
     calendar = get_calendar()
     last_session = calendar.last_completed_session(timezone.now())
-    by_start = _bar_starts(last_session)
-    if not by_start:
+    starts = _bar_starts(last_session)
+    if not starts:
+        logger.info("stored 0 daily bars: every stock is up to date")
         return 0
     provider = get_provider()
     stored = 0
-    if provider.market_wide:
-        for day in calendar.trading_days(min(by_start), last_session):
-            wanted = {t for start, tickers in by_start.items() if start <= day for t in tickers}
-            bars = _known(provider.get_daily_bars(sorted(wanted), day, day), wanted)
-            stored += _store("bars", bars).rows
-    else:
+    if not provider.market_wide:
+        by_start: dict[date, list[str]] = defaultdict(list)
+        for ticker, start in starts.items():
+            by_start[start].append(ticker)
         for start, tickers in sorted(by_start.items()):
             for chunk in _in_chunks(tickers):
                 stored += _store("bars", provider.get_daily_bars(chunk, start, last_session)).rows
+        logger.info("stored %d daily bars from %s", stored, provider.name)
+        return stored
+
+    window = calendar.trading_days(last_session - timedelta(days=3 * CATCH_UP_DAYS), last_session)
+    window = window[-CATCH_UP_DAYS:]
+    current = {t: start for t, start in starts.items() if start >= window[0]}
+    for day in window:
+        wanted = {t for t, start in current.items() if start <= day}
+        if not wanted or cache.get(_asked_key(provider.name, day)):
+            continue
+        bars = _known(provider.get_daily_bars(sorted(wanted), day, day), wanted)
+        stored += _store("bars", bars).rows
+        cache.set(_asked_key(provider.name, day), 1, ASKED_SECONDS)  # answered: once a day
+    behind = [t for t in starts if t not in current]
+    asked = 0
+    for ticker in behind:
+        if asked >= BACKFILL_PER_RUN:
+            logger.info("%d stocks wait for their history (next runs)", len(behind) - asked)
+            break
+        if cache.get(_asked_key(provider.name, ticker)):
+            continue
+        asked += 1
+        history = provider.get_daily_bars([ticker], starts[ticker], last_session)
+        stored += _store("bars", _known(history, {ticker})).rows
+        cache.set(_asked_key(provider.name, ticker), 1, ASKED_SECONDS)
     logger.info("stored %d daily bars from %s", stored, provider.name)
     return stored
 

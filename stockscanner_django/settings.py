@@ -242,6 +242,21 @@ else:
         }
     }
 
+
+def _number(name: str, cast: type, default: float):
+    """A numeric variable: unset or empty means the default; anything unreadable names itself."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    return value
+
+
 # ------------------------------------------------------------------------------
 # Market data and freshness
 # ------------------------------------------------------------------------------
@@ -257,27 +272,27 @@ MASSIVE_API_KEY = env.str("MASSIVE_API_KEY", default="")
 if MARKET_DATA_PROVIDER == "massive" and not MASSIVE_API_KEY:
     raise ImproperlyConfigured("MARKET_DATA_PROVIDER=massive needs MASSIVE_API_KEY.")
 # Reference-ticker types kept as listings (CS common stock, ADRC ADR, ETF, ...).
-MASSIVE_TICKER_TYPES = env.list("MASSIVE_TICKER_TYPES", default=["CS", "ADRC"])
+MASSIVE_TICKER_TYPES = env.list("MASSIVE_TICKER_TYPES", default=[]) or ["CS", "ADRC"]
 # Requests a minute to the provider, for every worker together (a token bucket in Redis);
 # 0: no limit. 5 is Massive's free plan. PROVIDER_BURST: requests that may go at once.
-PROVIDER_REQUESTS_PER_MINUTE = env.float("PROVIDER_REQUESTS_PER_MINUTE", default=5.0)
-PROVIDER_BURST = env.int("PROVIDER_BURST", default=1)
+PROVIDER_REQUESTS_PER_MINUTE = _number("PROVIDER_REQUESTS_PER_MINUTE", float, 5.0)
+PROVIDER_BURST = _number("PROVIDER_BURST", int, 1)
 # The longest a call waits for its token; past it the task stops and resumes next run.
-PROVIDER_RATE_WAIT_MAX_SECONDS = env.float("PROVIDER_RATE_WAIT_MAX_SECONDS", default=60.0)
-PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
-PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
-PROVIDER_MAX_RESPONSE_BYTES = env.int("PROVIDER_MAX_RESPONSE_BYTES", default=256 * 1024 * 1024)
+PROVIDER_RATE_WAIT_MAX_SECONDS = _number("PROVIDER_RATE_WAIT_MAX_SECONDS", float, 60.0)
+PROVIDER_CONNECT_TIMEOUT_SECONDS = _number("PROVIDER_CONNECT_TIMEOUT_SECONDS", float, 5.0)
+PROVIDER_TIMEOUT_SECONDS = _number("PROVIDER_TIMEOUT_SECONDS", float, 30.0)
+PROVIDER_MAX_RESPONSE_BYTES = _number("PROVIDER_MAX_RESPONSE_BYTES", int, 64 * 1024 * 1024)
 # Tries of one request, and the exponential backoff between them (with jitter).
-PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=4)
-PROVIDER_BACKOFF_SECONDS = env.float("PROVIDER_BACKOFF_SECONDS", default=2.0)
-PROVIDER_BACKOFF_MAX_SECONDS = env.float("PROVIDER_BACKOFF_MAX_SECONDS", default=30.0)
+PROVIDER_MAX_ATTEMPTS = _number("PROVIDER_MAX_ATTEMPTS", int, 4)
+PROVIDER_BACKOFF_SECONDS = _number("PROVIDER_BACKOFF_SECONDS", float, 2.0)
+PROVIDER_BACKOFF_MAX_SECONDS = _number("PROVIDER_BACKOFF_MAX_SECONDS", float, 30.0)
 # The circuit breaker: open after this many failed calls in a row, for this long.
-PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=5)
-PROVIDER_BREAKER_COOLDOWN_SECONDS = env.int("PROVIDER_BREAKER_COOLDOWN_SECONDS", default=300)
+PROVIDER_BREAKER_FAILURES = _number("PROVIDER_BREAKER_FAILURES", int, 5)
+PROVIDER_BREAKER_COOLDOWN_SECONDS = _number("PROVIDER_BREAKER_COOLDOWN_SECONDS", int, 300)
 # A listing that would deactivate more than this share of the active stocks is refused.
-LISTING_MAX_DEACTIVATED_SHARE = env.float("LISTING_MAX_DEACTIVATED_SHARE", default=0.1)
+LISTING_MAX_DEACTIVATED_SHARE = _number("LISTING_MAX_DEACTIVATED_SHARE", float, 0.1)
 # Daily bars older than this are purged; never fewer than the indicators' lookback (380).
-BAR_RETENTION_DAYS = env.int("BAR_RETENTION_DAYS", default=1830)
+BAR_RETENTION_DAYS = _number("BAR_RETENTION_DAYS", int, 1830)
 for _name, _minimum in (
     ("PROVIDER_MAX_ATTEMPTS", 1), ("PROVIDER_BURST", 1), ("PROVIDER_BREAKER_FAILURES", 1),
     ("PROVIDER_BREAKER_COOLDOWN_SECONDS", 1), ("BAR_RETENTION_DAYS", 1),
@@ -324,16 +339,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = _number("CELERY_TASK_SOFT_TIME_LIMIT", int, 240)
+CELERY_TASK_TIME_LIMIT = _number("CELERY_TASK_TIME_LIMIT", int, 300)
 # Redis broker: a message not acknowledged this long after delivery is delivered again
 # (how a killed worker's task comes back). Longer than any task may run, or a running
 # task would be handed to a second worker.
-CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+CELERY_VISIBILITY_TIMEOUT_SECONDS = _number("CELERY_VISIBILITY_TIMEOUT_SECONDS", int, 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
 # How long a refresh's lock lives without its holder renewing it (every third of it):
 # a killed worker's lock is gone this long after, well before its task is delivered again.
-TASK_LOCK_SECONDS = env.int("TASK_LOCK_SECONDS", default=60)
+TASK_LOCK_SECONDS = _number("TASK_LOCK_SECONDS", int, 60)
 if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
         "Celery limits must grow: CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < "

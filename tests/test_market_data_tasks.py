@@ -9,6 +9,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import responses
 from django.core.cache import cache
 from django.core.management import call_command
 
@@ -17,7 +18,7 @@ from stocks.models import PriceBar, Stock
 from stocks.providers.base import ProviderUnavailable
 from stocks.providers.breaker import OPEN, CircuitBreaker
 from stocks.task_locks import lock_key
-from tests.support.providers import SNAPSHOT, TICKERS, grouped, recorded
+from tests.support.providers import BASE, SNAPSHOT, TICKERS, grouped, recorded
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("provider_settings")]
 
@@ -88,6 +89,7 @@ def test_quotes__provider_down_inline_raises_without_task_retries(
 
 @pytest.mark.parametrize(("retries", "retry_after", "low", "high"), [
     (0, None, 0, 30), (3, None, 0, 240), (10, None, 0, 600), (0, 120, 120, 120), (2, 7, 7, 120),
+    (0, 86_400, 600, 600),  # a day's Retry-After: capped, under the visibility timeout
 ])  # fmt: skip
 def test_task_retry_countdown__backoff_with_jitter_at_least_retry_after(
     retries, retry_after, low, high
@@ -114,7 +116,7 @@ def test_quotes__open_breaker_skips_without_calling(http, massive, market, setti
     for _ in range(2):
         with pytest.raises(ProviderUnavailable):
             tasks.refresh_quotes.delay().get()
-    assert CircuitBreaker("massive").state().state == OPEN
+    assert CircuitBreaker("massive", "quotes").state().state == OPEN
     calls_before = len(http.calls)
     assert tasks.refresh_quotes.delay().get() is tasks.SKIPPED
     assert len(http.calls) == calls_before
@@ -178,12 +180,63 @@ def test_bars__a_failed_day_keeps_the_days_before(
     assert PriceBar.objects.filter(date=date(2026, 11, 19)).count() == 3
 
 
+def test_bars__a_new_stock_gets_its_history_in_one_call(http, massive, market, bar_factory):
+    """No bars yet (a new listing): its whole range is one call, not a grouped call a day."""
+    for ticker in ("BRK.B", "MSFT"):
+        bar_factory(stock=market[ticker], date=date(2026, 11, 20))
+    http.get(
+        f"{BASE}/v2/aggs/ticker/AAPL/range/1/day/2025-11-20/2026-11-20",
+        json=recorded("massive/aggs_ticker_AAPL_2026-11-18_2026-11-20.json"),
+    )
+    assert tasks.refresh_daily_bars.delay().get() == 3
+    assert len(http.calls) == 1
+    assert PriceBar.objects.filter(stock__ticker="AAPL").count() == 3
+
+
+def test_bars__what_the_provider_lacks_is_asked_once_a_day(http, massive, market, bar_factory):
+    """
+    A halted stock the grouped answer never carries, and a new one with no history at all:
+    the second run the same day asks nothing again, so neither can hold the refresh back.
+    """
+    for ticker in ("AAPL", "BRK.B"):
+        bar_factory(stock=market[ticker], date=date(2026, 11, 19))
+    day = recorded("massive/grouped_daily_2026-11-20.json")
+    day["results"] = [r for r in day["results"] if r["T"] != "BRK.B"]  # halted
+    http.get(grouped("2026-11-20"), json=day)
+    http.get(
+        f"{BASE}/v2/aggs/ticker/MSFT/range/1/day/2025-11-20/2026-11-20",
+        json={"ticker": "MSFT", "status": "OK", "resultsCount": 0, "results": []},
+    )
+    assert tasks.refresh_daily_bars.delay().get() == 1  # AAPL's bar
+    assert len(http.calls) == 2
+    assert tasks.refresh_daily_bars.delay().get() == 0
+    assert len(http.calls) == 2
+
+
+def test_bars__new_stocks_backfilled_a_batch_per_run(http, massive, stock_factory, monkeypatch):
+    import re
+
+    monkeypatch.setattr(tasks, "BACKFILL_PER_RUN", 2)
+    for n in range(5):
+        stock_factory(ticker=f"N{n}", quote_time=None)
+    http.get(
+        re.compile(rf"{re.escape(BASE)}/v2/aggs/ticker/N\d/range/1/day/.*"),
+        json={"status": "OK", "results": []},
+    )
+    tasks.refresh_daily_bars.delay().get()
+    assert len(http.calls) == 2
+    tasks.refresh_daily_bars.delay().get()
+    assert len(http.calls) == 4  # the next two, not the first two again
+
+
 # --- listings --------------------------------------------------------------------------------
 
 
 def _listing_pages(http):
+    """The two recorded pages, each answered as often as asked."""
     page_one = recorded("massive/tickers_page_1.json")
-    http.get(TICKERS, json=page_one)
+    first = responses.matchers.query_param_matcher({"market": "stocks"}, strict_match=False)
+    http.get(TICKERS, json=page_one, match=[first])
     http.get(page_one["next_url"], json=recorded("massive/tickers_page_2.json"))
 
 
@@ -263,17 +316,60 @@ def test_purge__never_within_the_indicators_lookback(massive, market, bar_factor
 
 
 def test_publish_market_and_warm_cache__answers_are_cached_before_anyone_asks(
-    api, market, settings
+    market, settings, limits
 ):
+    """
+    Rendered into the shared cache for the current data version, through the whole stack,
+    and never charged to a plan: with limits on and an anonymous quota of 1 a day, every
+    warm run still renders all its answers.
+    """
+    from stocks.access.models import Plan
+    from stocks.services.cache_maintenance import clear_cache
+
     settings.MARKET_DATA_PROVIDER = "simulated"
-    assert tasks.publish_market.delay().get() == 2
-    assert tasks.warm_cache.delay().get() == 2
-    response = api.get("/api/market/sectors/", HTTP_HOST="localhost")
-    assert response.status_code == 200
+    Plan.objects.filter(slug="anonymous").update(requests_per_minute=1, requests_per_day=1)
+    for _ in range(3):
+        assert tasks.publish_market.delay().get() == 2  # sectors, movers
+        assert tasks.warm_cache.delay().get() == 2  # the list, the field catalog
+    cached = clear_cache(namespaces=["stocks", "market"], dry_run=True).removed
+    assert cached["market"] >= 2 and cached["stocks"] >= 2
 
 
-def test_recompute_indicators__under_the_lock(market, bar_factory):
-    assert tasks.recompute_indicators.delay().get() == 0  # no bars: nothing to compute
+def test_recompute_indicators__from_the_stored_bars_under_the_lock(market, bar_factory):
+    from stocks.task_locks import lock_key
+
+    stock = market["AAPL"]
+    stock.sma_20 = None
+    stock.save()
+    day = date(2026, 10, 1)
+    for n in range(30):
+        bar_factory(stock=stock, date=day + timedelta(days=n), close=Decimal(100 + n))
+    cache.add(lock_key("recompute-indicators"), "another-task", timeout=60)
+    assert tasks.recompute_indicators.delay().get() is tasks.SKIPPED
+    assert Stock.objects.get(pk=stock.pk).sma_20 is None
+    cache.delete(lock_key("recompute-indicators"))
+    assert tasks.recompute_indicators.delay().get() == 1
+    assert Stock.objects.get(pk=stock.pk).sma_20 is not None
+
+
+def test_a_redelivered_task_takes_its_own_lock_back(http, massive, market):
+    """A pool child killed mid-task leaves its lock; Celery delivers the task again at once."""
+    http.get(SNAPSHOT, json=recorded("massive/snapshot.json"))
+    cache.add(lock_key("refresh-quotes"), "task-1", timeout=60)  # the dead child's
+    assert tasks.refresh_quotes.apply(task_id="task-2").get() is tasks.SKIPPED
+    assert tasks.refresh_quotes.apply(task_id="task-1").get() == 2
+    assert cache.get(lock_key("refresh-quotes")) is None
+
+
+def test_listings__an_unchanged_listing_moves_no_data_version(http, massive, market, settings):
+    from stocks import data_version
+
+    settings.LISTING_MAX_DEACTIVATED_SHARE = 1.0
+    _listing_pages(http)
+    tasks.refresh_listings.delay().get()
+    before = data_version.current(fresh=True)
+    assert tasks.refresh_listings.delay().get() == 4
+    assert data_version.current(fresh=True) == before
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ def test_settings__empty_eager_flag_is_the_default():
         ({"CELERY_VISIBILITY_TIMEOUT_SECONDS": "200"}, "CELERY_VISIBILITY_TIMEOUT_SECONDS"),
         ({"TASK_LOCK_SECONDS": "4000"}, "TASK_LOCK_SECONDS"),
         ({"PROVIDER_MAX_ATTEMPTS": "0"}, "PROVIDER_MAX_ATTEMPTS must be at least 1"),
+        ({"PROVIDER_TIMEOUT_SECONDS": "thirty"}, "PROVIDER_TIMEOUT_SECONDS='thirty' is not a"),
+        ({"PROVIDER_REQUESTS_PER_MINUTE": "inf"}, "PROVIDER_REQUESTS_PER_MINUTE='inf' is not a"),
         ({"LISTING_MAX_DEACTIVATED_SHARE": "2"}, "LISTING_MAX_DEACTIVATED_SHARE"),
     ],
 )
@@ -78,6 +80,21 @@ def test_settings__market_data_and_celery_refuse_bad_values(env, says):
     result = _run(**env)
     assert result.returncode != 0
     assert says in result.stderr
+
+
+def test_settings__empty_numbers_and_lists_are_their_defaults():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.PROVIDER_MAX_ATTEMPTS, s.TASK_LOCK_SECONDS, s.MASSIVE_TICKER_TYPES)"
+    )
+    empty = ("PROVIDER_MAX_ATTEMPTS", "TASK_LOCK_SECONDS", "MASSIVE_TICKER_TYPES")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings"}
+    env.update(dict.fromkeys(empty, ""))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4 60 ['CS', 'ADRC']"
 
 
 def test_settings__beat_schedules_from_the_environment():
@@ -163,6 +180,7 @@ def _variables() -> set[str]:
     gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
     return (
         set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source))
+        | set(re.findall(r'_number\(\s*"([A-Z_]+)"', settings_source))
         | set(re.findall(r'"(BEAT_[A-Z_]+)"', settings_source))  # the beat schedules' variables
         | set(re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", gunicorn_source))
     )

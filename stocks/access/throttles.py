@@ -109,7 +109,14 @@ def plan_of(request) -> keys.Limits | None:
     return counted.caller.limits if counted is not None else caller_of(request).limits
 
 
+# Set in the WSGI environ by the app's own in-process requests (cache warming): a key no HTTP
+# client can send (servers only make HTTP_* keys from headers). Such a caller has no limits.
+INTERNAL = "stockscanner.internal"
+
+
 def caller_of(request) -> Caller:
+    if request.META.get(INTERNAL):
+        return Caller("internal", request.META[INTERNAL], None)
     record = getattr(request, "auth", None)
     if isinstance(record, keys.KeyRecord):
         return Caller("key", record.prefix, record.plan)

@@ -309,20 +309,25 @@ class FreshnessCheck(HealthCheck):
 
 class ProviderCheck(HealthCheck):
     """
-    The market-data provider's circuit breaker (``stocks.providers.breaker``), shared by the
-    workers: open or half-open degrades (refreshes are being skipped), closed is ok.
+    The market-data provider's circuit breakers (``stocks.providers.breaker``), one per
+    endpoint (quotes, bars, listings), shared by the workers: any open or half-open
+    degrades (those refreshes are being skipped); all closed is ok.
     """
 
     name, category, timeout_status = "provider", "data", DEGRADED
 
     def check(self):
-        from ..providers.breaker import CLOSED, CircuitBreaker
+        from ..providers.breaker import CLOSED, ENDPOINTS, CircuitBreaker
 
-        state = CircuitBreaker(settings.MARKET_DATA_PROVIDER).state()
-        details = state.as_dict()
-        summary = f"{state.provider}: circuit {state.state}"
-        if state.state == CLOSED:
-            return f"{summary} ({state.failures} consecutive failure(s))", details
-        if state.reopens_at:
-            summary += f" until {state.reopens_at}"
-        raise CheckDegraded(f"{summary}; refreshes are skipped", details)
+        provider = settings.MARKET_DATA_PROVIDER
+        states = [CircuitBreaker(provider, endpoint).state() for endpoint in ENDPOINTS]
+        details = {"provider": provider, "endpoints": {s.endpoint: s.as_dict() for s in states}}
+        tripped = [s for s in states if s.state != CLOSED]
+        if not tripped:
+            failures = sum(s.failures for s in states)
+            return f"{provider}: every circuit closed ({failures} recent failure(s))", details
+        said = "; ".join(
+            f"{s.endpoint} {s.state}" + (f" until {s.reopens_at}" if s.reopens_at else "")
+            for s in tripped
+        )
+        raise CheckDegraded(f"{provider}: circuit {said}; those refreshes are skipped", details)

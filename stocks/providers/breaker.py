@@ -1,5 +1,6 @@
 """
-A circuit breaker per provider, its state in the cache so every worker shares it.
+A circuit breaker per provider endpoint (quotes, bars, listings), its state in the cache so
+every worker shares it.
 
 - closed: calls go through; each call that fails (after its retries) adds one to a shared
   count of consecutive failures, and a success sets it back to zero;
@@ -15,10 +16,14 @@ every host. The cache ignores Redis errors (``IGNORE_EXCEPTIONS``): with Redis d
 breaker reads as closed and calls go through (it protects the provider from us; it must
 not stop refreshes because Redis is down).
 
-Keys (namespace ``provider``): ``provider:breaker:<name>:failures`` (the count),
+Keys (namespace ``provider``): ``provider:breaker:<provider>:<endpoint>:failures`` (the count),
 ``:open`` (present while open; its value: when it reopens, ISO), ``:tripped`` (present from
 opening until a success closes it: open or half-open), ``:trial`` (the caller holding the
 half-open trial), ``:warned`` (the warning of this opening was logged).
+
+Failures that arrive after it opened (other workers' calls in flight) change nothing: the
+cool-down is not pushed out and nothing more is logged. A trial that ends without an answer
+(a time limit, no token) releases the half-open state for the next caller.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from .base import CircuitOpen
 logger = logging.getLogger("stocks.providers")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+# Each provider's three capabilities have a breaker each: a plan without one endpoint (a 403
+# on the snapshot) must not stop the others.
+ENDPOINTS = ("quotes", "bars", "listings")
 # A trial that never reports back (its worker killed) frees the half-open state after this.
 TRIAL_SECONDS = 600
 # The tripped marker outlives any cool-down, but not for ever (a removed provider).
@@ -48,6 +56,7 @@ TRIPPED_SECONDS = 7 * 24 * 3600
 @dataclass(frozen=True)
 class BreakerState:
     provider: str
+    endpoint: str
     state: str
     failures: int
     threshold: int
@@ -57,6 +66,7 @@ class BreakerState:
     def as_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider,
+            "endpoint": self.endpoint,
             "state": self.state,
             "consecutive_failures": self.failures,
             "threshold": self.threshold,
@@ -66,14 +76,19 @@ class BreakerState:
 
 
 class CircuitBreaker:
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
+    """The breaker of one endpoint (quotes, bars or listings) of one provider."""
+
+    def __init__(self, provider: str, endpoint: str) -> None:
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        self.provider, self.endpoint = provider, endpoint
+        self.name = f"{provider} {endpoint}"
         self.threshold = settings.PROVIDER_BREAKER_FAILURES
         self.cooldown = settings.PROVIDER_BREAKER_COOLDOWN_SECONDS
         self._trial_token: str | None = None
 
     def _key(self, part: str) -> str:
-        return cache_key("provider", "breaker", self.provider, part)
+        return cache_key("provider", "breaker", self.provider, self.endpoint, part)
 
     # --- the guard ----------------------------------------------------------------------
 
@@ -87,14 +102,14 @@ class CircuitBreaker:
             if not cache.add(self._key("trial"), token, timeout=TRIAL_SECONDS):
                 self._refuse(None, half_open=True)
             self._trial_token = token
-            logger.info("%s: circuit half-open, one trial call", self.provider)
+            logger.info("%s: circuit half-open, one trial call", self.name)
 
     def record_success(self) -> None:
         was_tripped = self._trial_token is not None or cache.get(self._key("tripped")) is not None
         self._trial_token = None
         self.reset()
         if was_tripped:
-            logger.warning("%s: circuit closed, the provider answered again", self.provider)
+            logger.warning("%s: circuit closed, the provider answered again", self.name)
 
     def record_failure(self, exc: BaseException) -> None:
         trial, self._trial_token = self._trial_token, None
@@ -108,14 +123,23 @@ class CircuitBreaker:
         if trial is not None or failures >= self.threshold:
             self._open(failures, exc, trial=trial is not None)
 
+    def release_trial(self) -> None:
+        """The trial call ended without an answer either way (a time limit, no token)."""
+        if self._trial_token is not None:
+            self._trial_token = None
+            cache.delete(self._key("trial"))
+
     def _open(self, failures: int, exc: BaseException, *, trial: bool) -> None:
         reopens = timezone.now() + timedelta(seconds=self.cooldown)
-        cache.set(self._key("open"), reopens.isoformat(), timeout=self.cooldown)
+        # add: failures still arriving after it opened neither push the cool-down out nor
+        # log again.
+        if not cache.add(self._key("open"), reopens.isoformat(), timeout=self.cooldown):
+            return
         cache.set(self._key("tripped"), 1, timeout=TRIPPED_SECONDS)
-        cache.delete(self._key("trial"))
+        cache.delete_many([self._key("trial"), self._key("warned")])
         logger.warning(
             "%s: circuit open after %s (%s: %s); no calls for %ds",
-            self.provider,
+            self.name,
             "a failed trial call" if trial else f"{failures} consecutive failures",
             type(exc).__name__,
             exc,
@@ -126,12 +150,12 @@ class CircuitBreaker:
         if cache.add(self._key("warned"), 1, timeout=self.cooldown):
             logger.warning(
                 "%s: circuit %s; refreshes are skipped%s",
-                self.provider,
+                self.name,
                 HALF_OPEN if half_open else OPEN,
                 f" until {reopens_at}" if reopens_at else " while another worker tries",
             )
         raise CircuitOpen(
-            f"{self.provider}: circuit {HALF_OPEN if half_open else OPEN}"
+            f"{self.name}: circuit {HALF_OPEN if half_open else OPEN}"
             + (f" until {reopens_at}" if reopens_at else "")
         )
 
@@ -149,7 +173,13 @@ class CircuitBreaker:
         else:
             state, reopens = CLOSED, None
         return BreakerState(
-            self.provider, state, failures, self.threshold, self.cooldown, reopens_at=reopens
+            self.provider,
+            self.endpoint,
+            state,
+            failures,
+            self.threshold,
+            self.cooldown,
+            reopens_at=reopens,
         )
 
     def reset(self) -> None:

@@ -1,7 +1,7 @@
 """
 One provider request, made the way every provider request is made:
 
-1. the provider's circuit breaker is asked first (``breaker``): open, nothing is sent;
+1. the endpoint's circuit breaker is asked first (``breaker``): open, nothing is sent;
 2. a token is taken from the provider's shared bucket (``rate_limit``), waiting for it if
    the plan's rate says so;
 3. the request is tried up to ``PROVIDER_MAX_ATTEMPTS`` times while it fails in a way worth
@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from . import rate_limit
@@ -57,32 +58,37 @@ def wait_before_retry(attempt: int, exc: ProviderUnavailable) -> float | None:
     return backoff_seconds(attempt)
 
 
-def call(provider: str, request: Callable[[], T], *, what: str) -> T:
-    """``request()`` under the provider's breaker, rate and retries (see the module)."""
-    breaker = CircuitBreaker(provider)
+def call(provider: str, request: Callable[[], T], *, endpoint: str, what: str) -> T:
+    """``request()`` under the endpoint's breaker, the provider's rate and retries."""
+    breaker = CircuitBreaker(provider, endpoint)
     breaker.before_call()
     attempt = 0
-    while True:
-        attempt += 1
-        # Refused tokens are not the provider's failure: they go up without counting.
-        rate_limit.acquire(provider, max_wait=settings.PROVIDER_RATE_WAIT_MAX_SECONDS)
-        try:
-            result = request()
-        except ProviderUnavailable as exc:
-            wait = wait_before_retry(attempt, exc)
-            if wait is None:
+    try:
+        while True:
+            attempt += 1
+            # Refused tokens are not the provider's failure: they go up without counting.
+            rate_limit.acquire(provider, max_wait=settings.PROVIDER_RATE_WAIT_MAX_SECONDS)
+            try:
+                result = request()
+            except ProviderUnavailable as exc:
+                wait = wait_before_retry(attempt, exc)
+                if wait is None:
+                    breaker.record_failure(exc)
+                    raise
+                logger.info(
+                    "%s %s: try %d failed (%s), again in %.1fs", provider, what, attempt, exc, wait
+                )
+                _sleep(wait)
+                continue
+            except SoftTimeLimitExceeded:
+                raise  # our own time limit, not the provider's failure
+            except Exception as exc:  # refused, or an answer that could not be read
                 breaker.record_failure(exc)
                 raise
-            logger.info(
-                "%s %s: try %d failed (%s), again in %.1fs", provider, what, attempt, exc, wait
-            )
-            _sleep(wait)
-            continue
-        except Exception as exc:  # refused, or an answer that could not be read
-            breaker.record_failure(exc)
-            raise
-        breaker.record_success()
-        return result
+            breaker.record_success()
+            return result
+    finally:
+        breaker.release_trial()  # a trial left without an outcome (no-op once recorded)
 
 
 def _sleep(seconds: float) -> None:  # a seam for the tests

@@ -4,38 +4,42 @@ The Massive REST API (formerly Polygon.io): https://massive.com/docs/rest/stocks
 - quotes, the whole market in one call: full market snapshot,
   ``GET /v2/snapshot/locale/us/markets/stocks/tickers``. Per ticker: ``lastTrade.p`` (the
   price; ``day.c`` on plans without trades), ``updated`` (nanoseconds: the quote time),
-  ``prevDay.c`` (the previous close), ``day`` o/h/l/v (the session so far). The snapshot
+  ``prevDay.c`` (the previous close), ``day`` o/h/l/v (the session so far). Outside the
+  regular session the quote is the last session's close (``snapshot_quote``). The snapshot
   is cleared at 3:30 AM Eastern and ``day`` holds zeros until the open: zero means unknown
   here, and a ticker with no price at all is left out.
 - daily bars, the whole market one day per call: grouped daily aggregates,
   ``GET /v2/aggs/grouped/locale/us/market/stocks/{date}`` (``T`` ticker, ``o h l c v``,
-  ``t`` the window's start in Unix ms), split-adjusted.
+  ``t`` the window's timestamp); one stock's history in one call: custom bars,
+  ``GET /v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}``. Split-adjusted as of the day
+  they are fetched (bars stored before a split are not adjusted again).
 - listings: reference tickers, ``GET /v3/reference/tickers?market=stocks&active=true``,
   1,000 a page, paged by ``next_url`` (followed only on the configured host: the key is
   never sent anywhere else). Only the types in ``MASSIVE_TICKER_TYPES`` are kept.
 
-The key goes in ``Authorization: Bearer``. Every request goes through ``calls.call``
-(breaker, shared rate, retries); errors are sorted there by kind: 401/403/other 4xx are
-refused, 429/5xx/timeouts/connection errors/unreadable or truncated bodies are worth
-retrying, with the provider's ``Retry-After`` when it sends one.
+The key goes in ``Authorization: Bearer``. Every request goes through ``calls.call`` (the
+endpoint's breaker, the shared rate, retries). 401, 403 and other 4xx are refused; 429,
+5xx, timeouts, connection errors, unreadable or truncated bodies are worth retrying, with
+the provider's ``Retry-After`` when it sends one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ..market_calendar import get_calendar
+from ..market_calendar import MarketCalendar, get_calendar
 from . import calls
 from .base import Bar, Listing, ProviderRefused, ProviderUnavailable, Quote
 
@@ -43,6 +47,8 @@ logger = logging.getLogger("stocks.providers")
 
 SNAPSHOT_PATH = "/v2/snapshot/locale/us/markets/stocks/tickers"
 GROUPED_DAILY_PATH = "/v2/aggs/grouped/locale/us/market/stocks/{day}"
+TICKER_RANGE_PATH = "/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
+RANGE_LIMIT = 50000  # the endpoint's maximum: 200 years of daily bars, one page
 TICKERS_PATH = "/v3/reference/tickers"
 PAGE_LIMIT = 1000
 MAX_PAGES = 200  # 200,000 tickers: far past the US market; a loop of next_url stops here
@@ -94,9 +100,11 @@ def _retry_after(response: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -144,10 +152,14 @@ class MassiveProvider:
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def _get(self, url: str, params: dict[str, Any] | None, *, what: str) -> dict[str, Any]:
+    def _get(
+        self, url: str, params: dict[str, Any] | None, *, endpoint: str, what: str
+    ) -> dict[str, Any]:
         if urlsplit(url)[:2] != self._origin:
             raise ProviderRefused(f"{what}: refusing to follow {url!r} off {self.base_url}")
-        return calls.call(self.name, lambda: self._request(url, params, what), what=what)
+        return calls.call(
+            self.name, lambda: self._request(url, params, what), endpoint=endpoint, what=what
+        )
 
     def _request(self, url: str, params: dict[str, Any] | None, what: str) -> dict[str, Any]:
         timeout = (settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS)
@@ -182,13 +194,12 @@ class MassiveProvider:
     def _read(response: requests.Response, what: str) -> bytes:
         """The body, no larger than PROVIDER_MAX_RESPONSE_BYTES (decompressed)."""
         limit = settings.PROVIDER_MAX_RESPONSE_BYTES
-        chunks, size = [], 0
+        body = bytearray()
         for chunk in response.iter_content(CHUNK_BYTES):
-            size += len(chunk)
-            if size > limit:
+            body += chunk
+            if len(body) > limit:
                 raise ProviderUnavailable(f"{what}: response over {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return bytes(body)
 
     # --- quotes -------------------------------------------------------------------------
 
@@ -197,10 +208,12 @@ class MassiveProvider:
         payload = self._get(
             self.base_url + SNAPSHOT_PATH,
             {"include_otc": "false"},
+            endpoint="quotes",
             what="full market snapshot",
         )
         rows = payload.get("tickers") or []
-        quotes = [quote for row in rows if (quote := snapshot_quote(row)) is not None]
+        calendar = get_calendar()
+        quotes = [q for row in rows if (q := snapshot_quote(row, calendar)) is not None]
         if len(quotes) < len(rows):
             logger.info(
                 "massive snapshot: %d of %d tickers had no price",
@@ -212,7 +225,12 @@ class MassiveProvider:
     # --- daily bars ---------------------------------------------------------------------
 
     def get_daily_bars(self, tickers: Sequence[str], start: date, end: date) -> list[Bar]:
-        """Every trading day from ``start`` to ``end``, one grouped-daily call each."""
+        """
+        One ticker over several days: its whole range in one call (custom bars). Else every
+        trading day from ``start`` to ``end``, one grouped-daily call each (the whole market).
+        """
+        if len(tickers) == 1 and start < end:
+            return self.ticker_range(tickers[0], start, end)
         wanted = set(tickers)
         bars: list[Bar] = []
         for day in get_calendar().trading_days(start, end):
@@ -225,9 +243,27 @@ class MassiveProvider:
         payload = self._get(
             self.base_url + GROUPED_DAILY_PATH.format(day=day.isoformat()),
             {"adjusted": "true", "include_otc": "false"},
+            endpoint="bars",
             what=f"grouped daily {day}",
         )
         return [bar for row in payload.get("results") or [] if (bar := grouped_bar(row, day))]
+
+    def ticker_range(self, ticker: str, start: date, end: date) -> list[Bar]:
+        payload = self._get(
+            self.base_url
+            + TICKER_RANGE_PATH.format(
+                ticker=quote(ticker, safe=""), start=start.isoformat(), end=end.isoformat()
+            ),
+            {"adjusted": "true", "sort": "asc", "limit": RANGE_LIMIT},
+            endpoint="bars",
+            what=f"daily bars of {ticker} {start}..{end}",
+        )
+        tz = get_calendar().tz
+        return [
+            bar
+            for row in payload.get("results") or []
+            if (bar := range_bar(ticker, row, tz)) and start <= bar.date <= end
+        ]
 
     # --- listings -----------------------------------------------------------------------
 
@@ -252,7 +288,9 @@ class MassiveProvider:
     def _pages(self, url: str, params: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         for page in range(1, MAX_PAGES + 1):
-            payload = self._get(url, params, what=f"reference tickers page {page}")
+            payload = self._get(
+                url, params, endpoint="listings", what=f"reference tickers page {page}"
+            )
             yield from (row for row in payload.get("results") or [] if isinstance(row, dict))
             url, params = payload.get("next_url"), None
             if not url:
@@ -266,27 +304,65 @@ class MassiveProvider:
 # --- the documented shapes, one row at a time ----------------------------------------------
 
 
-def snapshot_quote(row: Any) -> Quote | None:
-    """One ``tickers[]`` item of the full market snapshot, or None if it has no price yet."""
+def snapshot_quote(row: Any, calendar: MarketCalendar | None = None) -> Quote | None:
+    """
+    One ``tickers[]`` item of the full market snapshot, or None if it has no price yet.
+
+    While the regular session is open: the last trade. Outside it, the session's close, as
+    the closing quote of the session that last closed, stamped at its close: ``day.c`` the
+    same evening (an after-hours trade is never taken for the close), ``prevDay.c`` once the
+    snapshot has been reset for the next day (from 3:30 AM Eastern, weekends included).
+    """
     if not isinstance(row, dict) or not isinstance(row.get("ticker"), str):
         return None
-    day = row.get("day") if isinstance(row.get("day"), dict) else {}
-    previous = row.get("prevDay") if isinstance(row.get("prevDay"), dict) else {}
-    trade = row.get("lastTrade") if isinstance(row.get("lastTrade"), dict) else {}
-    minute = row.get("min") if isinstance(row.get("min"), dict) else {}
-    price = _decimal(trade.get("p")) or _decimal(day.get("c")) or _decimal(minute.get("c"))
-    quote_time = _from_nanoseconds(row.get("updated")) or _from_nanoseconds(trade.get("t"))
-    if price is None or quote_time is None:
+    calendar = calendar or get_calendar()
+    day, previous, trade, minute = (
+        row.get(k) if isinstance(row.get(k), dict) else {}
+        for k in ("day", "prevDay", "lastTrade", "min")
+    )
+    updated = _from_nanoseconds(row.get("updated")) or _from_nanoseconds(trade.get("t"))
+    if updated is None:
         return None
+    if calendar.is_open(updated):
+        price = _decimal(trade.get("p")) or _decimal(day.get("c")) or _decimal(minute.get("c"))
+        if price is None:
+            return None
+        return Quote(
+            ticker=row["ticker"],
+            price=price,
+            quote_time=updated,
+            previous_close=_decimal(previous.get("c")),
+            open=_decimal(day.get("o")),
+            day_high=_decimal(day.get("h")),
+            day_low=_decimal(day.get("l")),
+            volume=_count(day.get("v")),
+        )
+    session = calendar.last_completed_session(updated)
+    closed_at = calendar.session(session)[1]
+    same_evening = updated.astimezone(calendar.tz).date() == session
+    if same_evening and _decimal(day.get("c")):
+        return Quote(
+            ticker=row["ticker"],
+            price=_decimal(day.get("c")),
+            quote_time=closed_at,
+            previous_close=_decimal(previous.get("c")),
+            open=_decimal(day.get("o")),
+            day_high=_decimal(day.get("h")),
+            day_low=_decimal(day.get("l")),
+            volume=_count(day.get("v")),
+        )
+    price = _decimal(previous.get("c"))
+    if price is None:
+        return None
+    # The previous close of that session is not in a reset snapshot: ingest derives it.
     return Quote(
         ticker=row["ticker"],
         price=price,
-        quote_time=quote_time,
-        previous_close=_decimal(previous.get("c")),
-        open=_decimal(day.get("o")),
-        day_high=_decimal(day.get("h")),
-        day_low=_decimal(day.get("l")),
-        volume=_count(day.get("v")),
+        quote_time=closed_at,
+        open=_decimal(previous.get("o")),
+        day_high=_decimal(previous.get("h")),
+        day_low=_decimal(previous.get("l")),
+        volume=_count(previous.get("v")),
     )
 
 
@@ -305,18 +381,32 @@ def grouped_bar(row: Any, day: date) -> Bar | None:
     return Bar(row["T"], day, open_, high, low, close, round(volume))
 
 
+def range_bar(ticker: str, row: Any, tz) -> Bar | None:
+    """One ``results[]`` item of custom daily bars: ``t`` opens the day (ms, Eastern midnight)."""
+    started = row.get("t") if isinstance(row, dict) else None
+    if not isinstance(started, int) or isinstance(started, bool):
+        return None
+    try:
+        day = datetime.fromtimestamp(started / 1000, tz=UTC).astimezone(tz).date()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return grouped_bar({**row, "T": ticker}, day)
+
+
 def reference_listing(row: dict[str, Any]) -> Listing | None:
     ticker, name = row.get("ticker"), row.get("name")
     if not isinstance(ticker, str) or not isinstance(name, str) or not name.strip():
         return None
-    mic = row.get("primary_exchange") if isinstance(row.get("primary_exchange"), str) else ""
-    currency = row.get("currency_name") if isinstance(row.get("currency_name"), str) else ""
+    mic = row.get("primary_exchange")
+    currency = row.get("currency_name")
+    # What the reference does not say is None: the stored value stays (a company's country
+    # is not its market's: an ADR trades in the US).
     return Listing(
         ticker=ticker,
         name=name,
-        exchange=EXCHANGES.get(mic, mic),
-        currency=currency.upper() or "USD",
-        country="United States" if row.get("locale", "us") == "us" else None,
+        exchange=EXCHANGES.get(mic, mic) if isinstance(mic, str) and mic else None,
+        currency=currency.upper() if isinstance(currency, str) and currency else None,
+        country=None,
         sector=None,
         industry=None,
     )

@@ -12,13 +12,15 @@ development rather than paying members.
 - no listing: the stocks table is managed by hand (or by another provider's listing).
 
 yfinance swallows per-ticker failures (a ticker it could not fetch comes back empty): those
-tickers are simply absent. A download that returns nothing at all, or raises, is a
-``ProviderUnavailable``, retried like any other (``calls``). Yahoo writes a class share
+tickers are simply absent, and a download with nothing at all is an empty answer (logged),
+not an outage. A download that raises is a ``ProviderUnavailable``, retried like any other
+(``calls``). Yahoo writes a class share
 with a dash (``BRK-B``): tickers are mapped both ways.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -31,6 +33,8 @@ from django.utils import timezone
 
 from . import calls
 from .base import Bar, ProviderUnavailable, Quote
+
+logger = logging.getLogger("stocks.providers")
 
 MINUTE = timedelta(minutes=1)
 FIELDS = ("Open", "High", "Low", "Close", "Volume")
@@ -69,7 +73,7 @@ class YahooProvider:
     def __init__(self) -> None:
         self.yf = _yfinance()
 
-    def _download(self, tickers: Sequence[str], what: str, **kwargs):
+    def _download(self, tickers: Sequence[str], endpoint: str, what: str, **kwargs):
         """The frame of one batch download: columns (symbol, field), as group_by="ticker"."""
         symbols = [yahoo_symbol(t) for t in tickers]
 
@@ -87,11 +91,14 @@ class YahooProvider:
                 )
             except Exception as exc:
                 raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
-            if frame is None or frame.empty:
-                raise ProviderUnavailable(f"{what}: no data for any of {len(symbols)} tickers")
             return frame
 
-        frame = calls.call(self.name, request, what=what)
+        frame = calls.call(self.name, request, endpoint=endpoint, what=what)
+        if frame is None or frame.empty:
+            # Not an outage (yfinance raises for those): tickers it has nothing for, such as
+            # a delisted one alone in its chunk after the close.
+            logger.info("yahoo %s: no data for any of %d tickers", what, len(symbols))
+            return {}
         return {
             ticker: frame[symbol].dropna(subset=["Close"])
             for ticker, symbol in zip(tickers, symbols, strict=True)
@@ -101,6 +108,7 @@ class YahooProvider:
     def get_daily_bars(self, tickers: Sequence[str], start: date, end: date) -> list[Bar]:
         frames = self._download(
             tickers,
+            "bars",
             f"daily bars {start}..{end}",
             start=start.isoformat(),
             end=(end + timedelta(days=1)).isoformat(),  # yfinance's end is exclusive
@@ -119,7 +127,9 @@ class YahooProvider:
         return bars
 
     def get_quotes(self, tickers: Sequence[str]) -> list[Quote]:
-        frames = self._download(tickers, "quotes", period="1d", interval="1m", prepost=False)
+        frames = self._download(
+            tickers, "quotes", "quotes", period="1d", interval="1m", prepost=False
+        )
         now = timezone.now()
         quotes = []
         for ticker, frame in frames.items():

@@ -122,26 +122,33 @@ def upsert_listings(*, listings: Sequence[Listing]) -> IngestResult:
 
     def value(ticker: str, listing: Listing, name: str) -> str:
         given = getattr(listing, name)
-        if given is None:  # not said: what is stored stays
-            return stored[ticker][name] if ticker in stored else ""
+        if given is None:  # not said: what is stored stays (a new stock: the field's default)
+            return stored[ticker][name] if ticker in stored else _DEFAULTS[name]
         return given.strip()
 
-    Stock.objects.bulk_create(
-        [
-            Stock(ticker=t, **{f: value(t, listing, f) for f in LISTING_FIELDS})
-            for t, listing in rows.items()
-        ],
-        update_conflicts=True,
-        unique_fields=_conflict_target(["ticker"]),
-        update_fields=LISTING_FIELDS,
-        batch_size=BATCH_SIZE,
-    )
-    ids = _stock_ids(rows)
-    _replace_search_terms({ids[t]: listing.name for t, listing in rows.items()})
-    _after_commit()
+    wanted = {t: {f: value(t, listing, f) for f in LISTING_FIELDS} for t, listing in rows.items()}
+    # Only what changed is written, and the data version moves only then: the daily
+    # listing of an unchanged market empties no cache.
+    changed = {
+        t: v for t, v in wanted.items() if stored.get(t, {"ticker": t}) != {"ticker": t, **v}
+    }
+    if changed:
+        Stock.objects.bulk_create(
+            [Stock(ticker=t, **values) for t, values in changed.items()],
+            update_conflicts=True,
+            unique_fields=_conflict_target(["ticker"]),
+            update_fields=LISTING_FIELDS,
+            batch_size=BATCH_SIZE,
+        )
+        ids = _stock_ids(changed)
+        _replace_search_terms({ids[t]: rows[t].name for t in changed})
+        _after_commit()
     return IngestResult(
         rows=len(listings), stocks=len(rows), created=len(rows) - len(stored), tickers=list(rows)
     )
+
+
+_DEFAULTS = {name: Stock._meta.get_field(name).get_default() for name in LISTING_FIELDS}
 
 
 class ListingIncomplete(Exception):

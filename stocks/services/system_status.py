@@ -72,7 +72,10 @@ def system_status(*, using: str = DEFAULT_DB_ALIAS) -> StatusReport:
     if report.workers["status"] != OK:
         report.attention.append(f"Celery workers: {report.workers['message']}")
     provider = CHECKS["provider"].run()
-    report.provider = {"name": settings.MARKET_DATA_PROVIDER, **provider.details}
+    report.provider = {
+        "name": settings.MARKET_DATA_PROVIDER,
+        "endpoints": provider.details.get("endpoints", {}),
+    }
     if provider.status != OK:
         report.attention.append(f"market data provider: {provider.message}")
 

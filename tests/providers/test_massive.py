@@ -270,3 +270,86 @@ def test_base_url_is_a_setting(http, settings):
     )
     provider = get_provider("massive")
     assert isinstance(provider, MassiveProvider) and provider.get_quotes() == []
+
+
+# --- outside the regular session: the close, never an extended-hours trade -----------------------
+
+
+def _at(body: dict, moment: datetime) -> dict:
+    for row in body["tickers"]:
+        row["updated"] = int(moment.timestamp() * 1e9)
+    return body
+
+
+def test_quotes__after_the_close_the_session_close_stamped_at_the_close(http, massive):
+    """At 5 PM New York the last trade is an after-hours print: the day bar's close is the close."""
+    body = _at(recorded("massive/snapshot.json"), datetime(2026, 11, 23, 22, 0, tzinfo=UTC))
+    http.get(SNAPSHOT, json=body)
+    aapl = {q.ticker: q for q in massive.get_quotes()}["AAPL"]
+    assert aapl.price == Decimal("230.88")  # day.c, not lastTrade.p 230.91
+    assert aapl.quote_time == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 16:00 New York
+    assert aapl.previous_close == Decimal("229.64")
+
+
+def test_quotes__after_the_reset_the_previous_day_is_the_last_close(http, massive):
+    """From 3:30 AM the snapshot's day is zeros: prevDay is the session that last closed."""
+    body = _at(recorded("massive/snapshot.json"), datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    for row in body["tickers"]:
+        row["day"] = {"o": 0, "h": 0, "l": 0, "c": 0, "v": 0, "vw": 0}
+    http.get(SNAPSHOT, json=body)
+    quotes = {q.ticker: q for q in massive.get_quotes()}
+    msft = quotes["MSFT"]  # no trade yet today, still quoted: at Monday's close
+    assert msft.price == Decimal("415.2")
+    assert msft.quote_time == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+    assert msft.previous_close is None  # not in a reset snapshot: ingest derives it
+
+
+def test_quotes__a_weekend_snapshot_is_fridays_close(http, massive):
+    body = _at(recorded("massive/snapshot.json"), datetime(2026, 11, 21, 15, 0, tzinfo=UTC))
+    http.get(SNAPSHOT, json=body)
+    aapl = {q.ticker: q for q in massive.get_quotes()}["AAPL"]
+    assert aapl.quote_time == datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+    assert aapl.price == Decimal("229.64")  # prevDay.c
+
+
+def test_daily_bars__one_stocks_history_in_one_call(http, massive):
+    http.get(
+        BASE + "/v2/aggs/ticker/AAPL/range/1/day/2026-11-18/2026-11-20",
+        json=recorded("massive/aggs_ticker_AAPL_2026-11-18_2026-11-20.json"),
+    )
+    bars = massive.get_daily_bars(["AAPL"], date(2026, 11, 18), FRIDAY)
+    assert len(http.calls) == 1 and "adjusted=true" in http.calls[0].request.url
+    assert [(b.date, b.close, b.volume) for b in bars] == [
+        (date(2026, 11, 18), Decimal("228.02"), 39872100),
+        (date(2026, 11, 19), Decimal("228.95"), 40100200),
+        (FRIDAY, Decimal("229.64"), 41200333),
+    ]
+
+
+def test_daily_bars__a_class_share_is_escaped_in_the_path(http, massive):
+    http.get(
+        BASE + "/v2/aggs/ticker/BRK.B/range/1/day/2026-11-18/2026-11-20",
+        json={"ticker": "BRK.B", "status": "OK", "results": []},
+    )
+    assert massive.get_daily_bars(["BRK.B"], date(2026, 11, 18), FRIDAY) == []
+
+
+def test_listings__what_the_reference_does_not_say_is_unknown(http, massive):
+    page = recorded("massive/tickers_page_2.json")
+    page["results"][1].pop("primary_exchange")
+    http.get(TICKERS, json=page)
+    newc = {listing.ticker: listing for listing in massive.get_listings()}["NEWC"]
+    assert newc.exchange is None and newc.country is None  # kept as stored, never blanked
+
+
+@pytest.mark.parametrize("header", ["inf", "nan", "-5", "soon"])
+def test_unusable_retry_after__ordinary_backoff(http, massive, slept, header):
+    http.get(
+        SNAPSHOT,
+        status=429,
+        json=recorded("massive/error_429.json"),
+        headers={"Retry-After": header},
+    )
+    http.get(SNAPSHOT, json=recorded("massive/snapshot.json"))
+    massive.get_quotes()
+    assert len(slept) == 1 and slept[0] <= 2.0  # the first backoff (or 0 for "-5")

@@ -59,7 +59,7 @@ def test_calls_take_a_token_per_try(settings, slept, any_cache):
             raise ProviderUnavailable("HTTP 503")
         return "ok"
 
-    assert calls.call("massive", flaky, what="snapshot") == "ok"
+    assert calls.call("massive", flaky, endpoint="quotes", what="snapshot") == "ok"
     token_waits = [w for w in slept if w > 0.5]  # the backoffs are a millisecond or two
     assert len(token_waits) == 2  # the 2nd and 3rd tries each waited for their token
 

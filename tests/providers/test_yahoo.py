@@ -107,12 +107,24 @@ def test_quotes__last_minute_bar_is_the_price(downloads, provider_settings):
     assert quote.previous_close is None  # derived by ingest from the stored bars
 
 
-def test_nothing_at_all__unavailable_and_retried(downloads, provider_settings, slept):
+def test_a_failed_download__unavailable_and_retried(downloads, provider_settings, slept):
     answers, calls = downloads
-    answers.extend([pd.DataFrame(), RuntimeError("YFRateLimitError: Too Many Requests")] * 2)
+    answers.extend([RuntimeError("YFRateLimitError: Too Many Requests")] * 4)
     with pytest.raises(ProviderUnavailable, match="Too Many Requests"):
         get_provider("yahoo").get_quotes(["AAPL"])
     assert len(calls) == 4 and len(slept) == 3  # PROVIDER_MAX_ATTEMPTS, with backoff between
+
+
+def test_nothing_at_all__an_empty_answer_not_an_outage(downloads, provider_settings, slept):
+    """A chunk yfinance has nothing for (a delisted ticker alone after the close) is no outage."""
+    from stocks.providers.breaker import CircuitBreaker
+
+    answers, calls = downloads
+    answers.extend([pd.DataFrame()] * 6)
+    for _ in range(6):
+        assert get_provider("yahoo").get_quotes(["GONE"]) == []
+    assert len(calls) == 6 and slept == []
+    assert CircuitBreaker("yahoo", "quotes").state().state == "closed"
 
 
 def test_without_yfinance__a_clear_error(monkeypatch, provider_settings):

@@ -91,6 +91,5 @@ def start_worker(env: dict, tmp_path: Path) -> CeleryProcess:
 
 
 def start_beat(env: dict, tmp_path: Path) -> CeleryProcess:
-    return CeleryProcess(
-        env, tmp_path / "beat.log", "beat", "--schedule", str(tmp_path / "beat-schedule")
-    )
+    """Beat as documented (no --schedule): its state goes to the temp directory, here tmp_path."""
+    return CeleryProcess({**env, "TMPDIR": str(tmp_path)}, tmp_path / "beat.log", "beat")

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from tests.support.fake_massive import FakeMassive
-from tests.support.live import manage
+from tests.support.live import BASE_DIR, manage
 from tests.support.servers import RedisServer, scratch_database, server_vendor
 from tests.support.workers import start_beat, start_worker, worker_env
 
@@ -74,6 +74,9 @@ def wait_until(condition, timeout: float = 60, interval: float = 0.25):
         time.sleep(interval)
 
 
+# AAPL's price once refreshed from the fake snapshot: its last trade while the market is
+# open, the day's close the same evening, the previous close after the overnight reset.
+REFRESHED = {"230.9100", "230.8800", "229.6400"}
 PRICE = (
     "from stocks.models import Stock; "
     "print(json.dumps(str(Stock.objects.get(ticker='AAPL').price)))"
@@ -87,14 +90,37 @@ def test_enqueued_refresh_changes_the_database(env, tmp_path, massive):
         out = manage(env, "refresh_market_data", "--quotes", "--async")
         task_id = out.strip().rsplit(" ", 1)[1]
         assert out.startswith("stocks.tasks.refresh_quotes enqueued: ")
-        wait_until(lambda: query(env, PRICE) == "230.9100")
+        wait_until(lambda: query(env, PRICE) in REFRESHED)
         line = worker.wait_for(
-            rf"task=stocks\.tasks\.refresh_quotes\[{task_id}\] .*refreshed 2 quotes"
+            rf"task=stocks\.tasks\.refresh_quotes\[{task_id}\] .*refreshed \d+ quotes"
         )
         assert "INFO stocks.tasks" in worker.log()[line.start() - 200 : line.end()]
         assert massive.count("/v2/snapshot/") == 1
     finally:
         worker.stop()
+
+
+# Each stock has a bar on the session 3 before the last: 3 days of bars are due. Prints the 4.
+_SEED_BARS = """
+from datetime import timedelta
+from django.utils import timezone
+from stocks.market_calendar import get_calendar
+from stocks.models import PriceBar, Stock
+calendar = get_calendar()
+last = calendar.last_completed_session(timezone.now())
+days = [last]
+for _ in range(3):
+    days.insert(0, calendar.previous_trading_day(days[0]))
+for stock in Stock.objects.all():
+    PriceBar.objects.create(stock=stock, date=days[0], open=1, high=1, low=1, close=1, volume=1)
+print(json.dumps([d.isoformat() for d in days]))
+"""
+_BARS_BY_DAY = """
+from django.db.models import Count
+from stocks.models import PriceBar
+rows = PriceBar.objects.values("stock__ticker", "date").annotate(n=Count("id"))
+print(json.dumps(sorted((r["stock__ticker"], r["date"].isoformat(), r["n"]) for r in rows)))
+"""
 
 
 def test_killed_mid_task__delivered_again_and_completed_once(env, tmp_path, massive):
@@ -111,20 +137,7 @@ def test_killed_mid_task__delivered_again_and_completed_once(env, tmp_path, mass
         "TASK_LOCK_SECONDS": "2",
     }
     # Each stock has a bar on the session 3 before the last: 3 days of bars are due.
-    days = query(env, """
-from datetime import timedelta
-from django.utils import timezone
-from stocks.market_calendar import get_calendar
-from stocks.models import PriceBar, Stock
-calendar = get_calendar()
-last = calendar.last_completed_session(timezone.now())
-days = [last]
-for _ in range(3):
-    days.insert(0, calendar.previous_trading_day(days[0]))
-for stock in Stock.objects.all():
-    PriceBar.objects.create(stock=stock, date=days[0], open=1, high=1, low=1, close=1, volume=1)
-print(json.dumps([d.isoformat() for d in days]))
-""")  # fmt: skip
+    days = query(env, _SEED_BARS)
     seeded, due = days[0], days[1:]
     massive.hold(f"/stocks/{due[1]}")  # the second of the three days hangs
     first = start_worker(env, tmp_path)
@@ -143,18 +156,44 @@ print(json.dumps([d.isoformat() for d in days]))
     second = start_worker(env, tmp_path)
     try:
         second.wait_for(rf"refresh_daily_bars\[{task_id}\] succeeded", timeout=60)
-        bars = query(env, """
-from django.db.models import Count
-from stocks.models import PriceBar
-rows = PriceBar.objects.values("stock__ticker", "date").annotate(n=Count("id"))
-print(json.dumps(sorted((r["stock__ticker"], r["date"].isoformat(), r["n"]) for r in rows)))
-""")  # fmt: skip
+        bars = query(env, _BARS_BY_DAY)
         expected = [[t, day, 1] for t in ("AAPL", "BRK.B", "MSFT") for day in [seeded, *due]]
         assert bars == expected
         assert second.log().count(f"refresh_daily_bars[{task_id}] succeeded") == 1
         assert f"refresh_daily_bars[{task_id}] succeeded" not in first.log()
     finally:
         second.stop()
+
+
+def test_pool_child_killed_mid_task__requeued_at_once_and_takes_its_lock_back(
+    env, tmp_path, massive
+):
+    """
+    kill -9 of the pool process running a refresh (the OOM killer's way): Celery puts the
+    task back at once (task_reject_on_worker_lost); the lock the dead child held names the
+    same task, so the new delivery takes it back instead of being skipped as a duplicate.
+    """
+    import os
+    import signal
+
+    import psutil
+
+    days = query(env, _SEED_BARS)
+    massive.hold(f"/stocks/{days[2]}")
+    worker = start_worker(env, tmp_path)
+    try:
+        task_id = manage(env, "refresh_market_data", "--bars", "--async").strip().rsplit(" ", 1)[1]
+        assert massive.held.wait(30), worker.log()[-3000:]
+        (child,) = psutil.Process(worker.process.pid).children()
+        os.kill(child.pid, signal.SIGKILL)
+        massive.release.set()
+        massive.hold_path = None
+        worker.wait_for(rf"refresh_daily_bars\[{task_id}\] succeeded", timeout=60)
+        assert f"task {task_id} delivered again; it takes its lock back" in worker.log()
+        bars = query(env, _BARS_BY_DAY)
+        assert bars == [[t, day, 1] for t in ("AAPL", "BRK.B", "MSFT") for day in days]
+    finally:
+        worker.stop()
 
 
 def test_failing_provider_opens_the_breaker_and_a_success_closes_it(env, tmp_path, massive):
@@ -166,7 +205,7 @@ def test_failing_provider_opens_the_breaker_and_a_success_closes_it(env, tmp_pat
     }
     state = (
         "from stocks.providers.breaker import CircuitBreaker; "
-        "print(json.dumps(CircuitBreaker('massive').state().state))"
+        "print(json.dumps(CircuitBreaker('massive', 'quotes').state().state))"
     )
     massive.fail(1000, status=503)
     worker = start_worker(env, tmp_path)
@@ -177,18 +216,18 @@ def test_failing_provider_opens_the_breaker_and_a_success_closes_it(env, tmp_pat
         calls_when_opened = massive.count("/v2/snapshot/")
         assert calls_when_opened == 2
         manage(env, "refresh_market_data", "--quotes", "--async")
-        worker.wait_for(r"refresh-quotes: skipped \(massive: circuit open")
+        worker.wait_for(r"refresh-quotes: skipped \(massive quotes: circuit open")
         assert massive.count("/v2/snapshot/") == calls_when_opened  # not asked while open
         report = query(env, "from stocks.services.system_status import system_status; "
                        "print(json.dumps(system_status().provider))")  # fmt: skip
-        assert report["state"] == "open"
+        assert report["endpoints"]["quotes"]["state"] == "open"
 
         massive.fail(0)
         # The cool-down is over: half-open, or already closed by a retry of the failed tasks.
         wait_until(lambda: query(env, state) in ("half-open", "closed"), timeout=30)
         manage(env, "refresh_market_data", "--quotes", "--async")
         wait_until(lambda: query(env, state) == "closed")
-        wait_until(lambda: query(env, PRICE) == "230.9100")
+        wait_until(lambda: query(env, PRICE) in REFRESHED)
         assert "circuit closed, the provider answered again" in worker.log()
     finally:
         worker.stop()
@@ -206,4 +245,6 @@ def test_beat_enqueues_on_its_schedule(env, tmp_path, broker):
     names = {json.loads(message)["headers"]["task"] for message in client.lrange("celery", 0, -1)}
     assert "stocks.tasks.warm_cache" in names
     assert "Scheduler: Sending due task warm-cache" in beat.log()
-    assert not (tmp_path.parent / "celerybeat-schedule").exists()
+    # Its state: in the temp directory (CELERY_BEAT_SCHEDULE_FILENAME's default), not the project.
+    assert list(tmp_path.glob("stockscanner-celerybeat-schedule*"))
+    assert not list(BASE_DIR.glob("celerybeat-schedule*"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from stocks.services.database_maintenance import refresh_statistics
@@ -15,7 +16,8 @@ MAX_SYNTHETIC = 1_000_000
 class Command(BaseCommand):
     help = (
         "Load the S&P 500 company list with a year of simulated, deterministic daily bars "
-        "and the latest close as a quote. Running it again the same day changes nothing."
+        "and the latest close as a quote. Running it again the same day changes nothing. "
+        "Only with MARKET_DATA_PROVIDER=simulated: it never overwrites a real provider's data."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +35,15 @@ class Command(BaseCommand):
     def handle(self, *args, synthetic: int, force: bool, **options):
         if not 0 <= synthetic <= MAX_SYNTHETIC:
             raise CommandError(f"--synthetic must be between 0 and {MAX_SYNTHETIC}.")
+        if settings.MARKET_DATA_PROVIDER != "simulated":
+            # Simulated bars and quotes would overwrite a real provider's (compose runs this
+            # on every start): the provider's listing and refreshes fill the database.
+            self.stdout.write(
+                f"Sample data skipped: MARKET_DATA_PROVIDER is {settings.MARKET_DATA_PROVIDER!r}"
+                " (its listing and refreshes fill the database: manage.py refresh_market_data"
+                " --listings)."
+            )
+            return
         started = time.perf_counter()
         result = load_sample_data(force=force)
         if result.up_to_date:

@@ -79,13 +79,14 @@ class Command(OperatorCommand):
         write(f"  {report.workers['message']}" + (f": {', '.join(seen)}" if seen else ""))
 
         provider = report.provider
-        write("Market data provider")
-        line = f"  {provider['name']}: circuit {provider.get('state', 'unknown')}"
-        if provider.get("consecutive_failures"):
-            line += f", {provider['consecutive_failures']} consecutive failure(s)"
-        if provider.get("reopens_at"):
-            line += f", trial call after {provider['reopens_at']}"
-        write(line)
+        write(f"Market data provider: {provider['name']}")
+        for endpoint, state in provider["endpoints"].items():
+            line = f"  {endpoint:<9} circuit {state['state']}"
+            if state["consecutive_failures"]:
+                line += f", {state['consecutive_failures']} consecutive failure(s)"
+            if state["reopens_at"]:
+                line += f", trial call after {state['reopens_at']}"
+            write(line)
 
         for item in report.attention:
             write(self.style.WARNING(f"Attention: {item}"))

@@ -1,0 +1,25 @@
+"""load_sample_data next to a real provider: it writes nothing (its own module: the sample
+fixture of tests/test_commands.py keeps the sample loaded for its whole module)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from stocks.models import PriceBar, Stock
+
+from .test_commands import run
+
+
+@pytest.mark.django_db
+def test_load_sample_data__never_over_a_real_providers_data(settings, stock_factory, bar_factory):
+    """compose runs it on every start: with a real provider it leaves the database alone."""
+    settings.MARKET_DATA_PROVIDER = "massive"
+    settings.MASSIVE_API_KEY = "k"
+    stock = stock_factory(ticker="AAPL", price=Decimal("230.91"))
+    bar = bar_factory(stock=stock)
+    result = run("load_sample_data")
+    assert result.out.startswith("Sample data skipped: MARKET_DATA_PROVIDER is 'massive'")
+    assert list(Stock.objects.values_list("ticker", "price")) == [("AAPL", Decimal("230.9100"))]
+    assert list(PriceBar.objects.values_list("id", "close")) == [(bar.id, bar.close)]
