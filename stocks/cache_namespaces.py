@@ -29,9 +29,11 @@ Known keys:
   bucket. Clearing it refills the bucket.
 - ``tasks:lock:<refresh>`` (``stocks/task_locks.py``): held by the one running refresh of a
   kind, renewed while it runs. Clearing it lets a second run of that kind start at once.
+- ``tasks:takeovers:<refresh>:<task id>``: how often a task took its lock back after its
+  worker died (kept for the visibility timeout).
 - ``tasks:bars-asked:<provider>:<day or ticker>`` (``stocks/tasks.py``): a day's market-wide
-  bars, or a stock's history, already asked of the provider today. Clearing them makes the
-  next daily-bars refresh ask again.
+  bars, or a stock's history, answered by the provider in the last 6 days. Clearing them
+  makes the next daily-bars refresh ask again.
 - ``health:<uuid>``: the cache health check's probe, written and deleted within one check
   (10-second expiry), deliberately outside the namespaces.
 """

@@ -10,7 +10,8 @@ thread of the holder renews it (every third of that) while the task runs. So:
   same work;
 - the same task delivered again because its worker died (``kill -9`` of the pool child
   makes Celery requeue it at once, ``task_reject_on_worker_lost``; a lost host, after the
-  broker's visibility timeout) finds its own id and takes the lock over at once;
+  broker's visibility timeout) finds its own id and takes the lock over at once, at most
+  ``MAX_TAKEOVERS`` times (a task that kills its worker every time is then given up);
 - a lock whose holder died without a redelivery is gone ``TASK_LOCK_SECONDS`` later.
 
 With Redis, renewal and release compare the owner and act in one step (a Lua script), so a
@@ -44,8 +45,20 @@ return redis.call('DEL', KEYS[1])
 _script = None  # (cache LOCATION, registered script)
 
 
+MAX_TAKEOVERS = 2
+
+
 def lock_key(name: str) -> str:
     return cache_key("tasks", "lock", name)
+
+
+def _count_takeover(name: str, owner: str) -> int:
+    key = cache_key("tasks", "takeovers", name, owner)
+    cache.add(key, 0, timeout=settings.CELERY_VISIBILITY_TIMEOUT_SECONDS)
+    try:
+        return cache.incr(key) or 1
+    except ValueError:  # expired in between
+        return 1
 
 
 def _if_owner(key: str, owner: str, milliseconds: int) -> bool:
@@ -95,6 +108,16 @@ def single_run(name: str, owner: str | None = None) -> Iterator[bool]:
         return
     if not added:
         if cache.get(key) != owner:
+            yield False
+            return
+        # A task that kills its worker every time (out of memory) is requeued without end:
+        # it takes its lock back MAX_TAKEOVERS times, then it is given up.
+        takeovers = _count_takeover(name, owner)
+        if takeovers > MAX_TAKEOVERS:
+            logger.error(
+                "%s: task %s delivered again after its worker died %d times; given up",
+                name, owner, takeovers,
+            )  # fmt: skip
             yield False
             return
         logger.warning("%s: task %s delivered again; it takes its lock back", name, owner)

@@ -34,7 +34,7 @@ from .services.ingest import (
     ingest_bars,
     ingest_quotes,
     purge_bars,
-    refresh_indicators,
+    recompute_stock_indicators,
     sync_listings,
     validate_listings,
 )
@@ -50,13 +50,14 @@ BACKOFF_MAX_SECONDS = 600
 CHUNK = 500
 # A quote this close to the session's end counts as its closing quote.
 CLOSE_TOLERANCE = timedelta(minutes=1)
-# Market-wide bars: the sessions a run asks day by day, the stocks further behind (or new)
-# asked one by one per run, how far back a new stock's history goes, and how long a day or a
-# stock once asked is not asked again (a provider with nothing for it).
+# Market-wide bars: stocks more than CATCH_UP_DAYS sessions behind (or new) are asked one by
+# one when there are at most BACKFILL_PER_RUN of them; how far back a new stock's history
+# goes; how long a day or a stock once answered is not asked again (a provider with nothing
+# for it: a halted stock must not make every run ask the same days).
 CATCH_UP_DAYS = 10
 BACKFILL_PER_RUN = 50
 BACKFILL_DAYS = 365
-ASKED_SECONDS = 20 * 3600
+ASKED_SECONDS = 6 * 24 * 3600
 # Rows a provider sends that cannot be stored are logged, at most this many per run.
 MAX_REPORTED = 20
 SKIPPED = None  # what a task returns when it did not run (locked, breaker open)
@@ -184,7 +185,8 @@ def refresh_quotes() -> int:
         stored = _store("quotes", _known(provider.get_quotes(tickers), set(tickers))).stocks
     else:
         stored = sum(
-            _store("quotes", provider.get_quotes(chunk)).stocks for chunk in _in_chunks(tickers)
+            _store("quotes", _known(provider.get_quotes(chunk), set(chunk))).stocks
+            for chunk in _in_chunks(tickers)
         )
     logger.info("refreshed %d quotes from %s", stored, provider.name)
     return stored
@@ -199,7 +201,8 @@ def _bar_starts(last_session: date) -> dict[str, date]:
     starts = {}
     for ticker in Stock.objects.active().order_by("ticker").values_list("ticker", flat=True):
         known = newest.get(ticker)
-        start = known + timedelta(days=1) if known else last_session - timedelta(days=BACKFILL_DAYS)
+        oldest = last_session - timedelta(days=BACKFILL_DAYS)  # a stock back from long ago too
+        start = max(known + timedelta(days=1), oldest) if known else oldest
         if start <= last_session:
             starts[ticker] = start
     return starts
@@ -237,30 +240,35 @@ def refresh_daily_bars() -> int:
             by_start[start].append(ticker)
         for start, tickers in sorted(by_start.items()):
             for chunk in _in_chunks(tickers):
-                stored += _store("bars", provider.get_daily_bars(chunk, start, last_session)).rows
+                bars = provider.get_daily_bars(chunk, start, last_session)
+                stored += _store("bars", _known(bars, set(chunk))).rows
         logger.info("stored %d daily bars from %s", stored, provider.name)
         return stored
 
+    # Few stocks behind (a new listing, a long-halted stock): one call each for its range.
+    # Many (a new install, a long outage): the missing days one grouped call each, which
+    # serves every stock at once.
     window = calendar.trading_days(last_session - timedelta(days=3 * CATCH_UP_DAYS), last_session)
-    window = window[-CATCH_UP_DAYS:]
-    current = {t: start for t, start in starts.items() if start >= window[0]}
-    for day in window:
-        wanted = {t for t, start in current.items() if start <= day}
-        if not wanted or cache.get(_asked_key(provider.name, day)):
-            continue
-        bars = _known(provider.get_daily_bars(sorted(wanted), day, day), wanted)
-        stored += _store("bars", bars).rows
-        cache.set(_asked_key(provider.name, day), 1, ASKED_SECONDS)  # answered: once a day
-    behind = [t for t in starts if t not in current]
-    asked = 0
-    for ticker in behind:
-        if asked >= BACKFILL_PER_RUN:
-            logger.info("%d stocks wait for their history (next runs)", len(behind) - asked)
-            break
+    behind = [t for t, start in starts.items() if start < window[-CATCH_UP_DAYS:][0]]
+    one_by_one = behind if len(behind) <= BACKFILL_PER_RUN else []
+    by_day = {t: start for t, start in starts.items() if t not in one_by_one}
+    if by_day:
+        for day in calendar.trading_days(min(by_day.values()), last_session):
+            wanted = {t for t, start in by_day.items() if start <= day}
+            if not wanted or cache.get(_asked_key(provider.name, day)):
+                continue
+            bars = _known(provider.get_daily_bars(sorted(wanted), day, day), wanted)
+            stored += _store("bars", bars).rows
+            # Answered: not asked again for a while, even for a stock it had nothing for.
+            cache.set(_asked_key(provider.name, day), 1, ASKED_SECONDS)
+    for ticker in one_by_one:
         if cache.get(_asked_key(provider.name, ticker)):
             continue
-        asked += 1
-        history = provider.get_daily_bars([ticker], starts[ticker], last_session)
+        try:
+            history = provider.get_daily_bars([ticker], starts[ticker], last_session)
+        except ProviderRefused as exc:  # this stock only (a range the plan does not cover)
+            logger.warning("refresh-daily-bars: %s refused: %s", ticker, exc)
+            history = []
         stored += _store("bars", _known(history, {ticker})).rows
         cache.set(_asked_key(provider.name, ticker), 1, ASKED_SECONDS)
     logger.info("stored %d daily bars from %s", stored, provider.name)
@@ -300,7 +308,7 @@ def refresh_listings() -> int | None:
 def recompute_indicators() -> int:
     """Recompute every active stock's indicators from its stored bars."""
     ids = list(Stock.objects.active().values_list("id", flat=True))
-    return refresh_indicators(stock_ids=ids)
+    return recompute_stock_indicators(stock_ids=ids)
 
 
 @refresh("publish-market")

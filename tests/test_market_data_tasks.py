@@ -213,20 +213,26 @@ def test_bars__what_the_provider_lacks_is_asked_once_a_day(http, massive, market
     assert len(http.calls) == 2
 
 
-def test_bars__new_stocks_backfilled_a_batch_per_run(http, massive, stock_factory, monkeypatch):
+def test_bars__many_stocks_behind_are_caught_up_by_day(http, massive, stock_factory, monkeypatch):
+    """
+    A new install (every stock without bars): not one call per stock but one grouped call per
+    missing day, oldest first, each answered day not asked again by the next run.
+    """
     import re
 
     monkeypatch.setattr(tasks, "BACKFILL_PER_RUN", 2)
     for n in range(5):
         stock_factory(ticker=f"N{n}", quote_time=None)
     http.get(
-        re.compile(rf"{re.escape(BASE)}/v2/aggs/ticker/N\d/range/1/day/.*"),
+        re.compile(rf"{re.escape(BASE)}/v2/aggs/grouped/locale/us/market/stocks/.*"),
         json={"status": "OK", "results": []},
     )
     tasks.refresh_daily_bars.delay().get()
-    assert len(http.calls) == 2
+    days = [c.request.url.split("/")[-1].split("?")[0] for c in http.calls]
+    assert 245 <= len(days) <= 255 and days == sorted(days)  # a year of sessions, in order
+    assert days[-1] == "2026-11-20" and not any("/ticker/" in c.request.url for c in http.calls)
     tasks.refresh_daily_bars.delay().get()
-    assert len(http.calls) == 4  # the next two, not the first two again
+    assert len(http.calls) == len(days)  # nothing asked twice
 
 
 # --- listings --------------------------------------------------------------------------------
@@ -390,3 +396,34 @@ def test_command__listings_inline(http, massive, market, settings):
     out = StringIO()
     call_command("refresh_market_data", "--listings", stdout=out)
     assert out.getvalue() == "Listings: 4.\n"
+
+
+def test_a_task_that_kills_its_worker_every_time_is_given_up(http, massive, market, caplog):
+    http.get(SNAPSHOT, json=recorded("massive/snapshot.json"))
+    cache.add(lock_key("refresh-quotes"), "task-1", timeout=60)  # its dead run's lock
+    for _ in range(2):  # two takeovers: requeued after its child was killed, twice
+        cache.set(lock_key("refresh-quotes"), "task-1", timeout=60)
+        tasks.refresh_quotes.apply(task_id="task-1").get()
+    cache.set(lock_key("refresh-quotes"), "task-1", timeout=60)
+    assert tasks.refresh_quotes.apply(task_id="task-1").get() is tasks.SKIPPED
+    assert "delivered again after its worker died 3 times; given up" in caplog.text
+
+
+def test_bulk_upsert__batches_fit_sqlites_parameter_limit(market, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from stocks.services.bulk import write_columns
+
+    monkeypatch.setattr(connection.features, "max_query_params", 25)
+    stocks = list(Stock.objects.order_by("ticker"))
+    for n, stock in enumerate(stocks):
+        stock.price = Decimal(f"{10 + n}.5000")
+    with CaptureQueriesContext(connection) as queries:
+        assert write_columns(stocks, ["price"]) == 3
+    # The key, the 8 NOT NULL columns and the price: 10 a row, 2 rows within 25 parameters.
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2
+    assert list(Stock.objects.order_by("ticker").values_list("price", flat=True)) == [
+        Decimal("10.5000"), Decimal("11.5000"), Decimal("12.5000"),
+    ]  # fmt: skip

@@ -23,3 +23,14 @@ def test_load_sample_data__never_over_a_real_providers_data(settings, stock_fact
     assert result.out.startswith("Sample data skipped: MARKET_DATA_PROVIDER is 'massive'")
     assert list(Stock.objects.values_list("ticker", "price")) == [("AAPL", Decimal("230.9100"))]
     assert list(PriceBar.objects.values_list("id", "close")) == [(bar.id, bar.close)]
+
+
+@pytest.mark.django_db
+def test_load_sample_data__a_real_provider_with_no_stocks_gets_the_companies_only(settings):
+    """csv and yahoo have no listing: an empty table gets the sample's companies, no prices."""
+    settings.MARKET_DATA_PROVIDER = "yahoo"
+    result = run("load_sample_data")
+    assert result.out.startswith("Loaded the 503 companies of the sample, without prices")
+    assert Stock.objects.count() == 503
+    assert not Stock.objects.filter(price__isnull=False).exists()
+    assert not PriceBar.objects.exists()

@@ -28,7 +28,9 @@ MAX_REPORTED = 20
 
 class CsvFolderProvider:
     name = "csv"
-    market_wide = True
+    # Asked per chunk of tickers like any chunked provider: no rate to spare, so a folder
+    # with a year of history is read in one run (each read takes what the chunk needs).
+    market_wide = False
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = Path(directory or settings.MARKET_DATA_CSV_DIR)

@@ -11,11 +11,11 @@ development rather than paying members.
   from ``start`` to ``end``.
 - no listing: the stocks table is managed by hand (or by another provider's listing).
 
-yfinance swallows per-ticker failures (a ticker it could not fetch comes back empty): those
-tickers are simply absent, and a download with nothing at all is an empty answer (logged),
-not an outage. A download that raises is a ``ProviderUnavailable``, retried like any other
-(``calls``). Yahoo writes a class share
-with a dash (``BRK-B``): tickers are mapped both ways.
+yfinance swallows per-ticker failures (network errors and rate limits included: a ticker
+it could not fetch comes back empty): those tickers are simply absent. Nothing at all for
+several tickers is a ``ProviderUnavailable`` (an outage), retried like any other
+(``calls``); nothing for a single ticker (delisted, alone in its chunk) is an empty answer.
+Yahoo writes a class share with a dash (``BRK-B``): tickers are mapped both ways.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -89,15 +90,20 @@ class YahooProvider:
                     timeout=settings.PROVIDER_TIMEOUT_SECONDS,
                     **kwargs,
                 )
-            except Exception as exc:
+            except SoftTimeLimitExceeded:
+                raise  # our own time limit, not Yahoo's failure
+            except Exception as exc:  # yfinance raises its own and requests'
                 raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+            if (frame is None or frame.empty) and len(symbols) > 1:
+                # yfinance catches every ticker's error (network, rate limit) and returns
+                # an empty frame: nothing for several tickers at once is an outage.
+                raise ProviderUnavailable(f"{what}: no data for any of {len(symbols)} tickers")
             return frame
 
         frame = calls.call(self.name, request, endpoint=endpoint, what=what)
         if frame is None or frame.empty:
-            # Not an outage (yfinance raises for those): tickers it has nothing for, such as
-            # a delisted one alone in its chunk after the close.
-            logger.info("yahoo %s: no data for any of %d tickers", what, len(symbols))
+            # One ticker with nothing (delisted, alone in its chunk): an empty answer.
+            logger.info("yahoo %s: no data for %s", what, symbols[0])
             return {}
         return {
             ticker: frame[symbol].dropna(subset=["Close"])

@@ -55,9 +55,12 @@ def upsert(
         [meta.get_field(name).column for name in conflict],
     )
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # SQLite counts its parameters (Django assumes 999 there); the servers take 1,000 rows.
+    limit = connection.features.max_query_params
+    size = BATCH_SIZE if limit is None else max(1, min(BATCH_SIZE, limit // len(fields)))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH_SIZE):
-            batch = rows[start : start + BATCH_SIZE]
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
             params = [value for values in batch for value in values]
             cursor.execute(head + ", ".join([row] * len(batch)) + " " + suffix, params)
     return len(rows)

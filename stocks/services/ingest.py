@@ -233,7 +233,7 @@ class _QuoteBatch:
     errors: list[RowError]
 
 
-def _check_quotes(quotes: Sequence[Quote]) -> _QuoteBatch:
+def _check_quotes(quotes: Sequence[Quote], *, lock: bool = False) -> _QuoteBatch:
     now = timezone.now()
     errors: list[RowError] = []
     latest: dict[str, tuple[int, Quote]] = {}
@@ -249,7 +249,9 @@ def _check_quotes(quotes: Sequence[Quote]) -> _QuoteBatch:
         if ticker not in latest or latest[ticker][1].quote_time <= quote.quote_time:
             latest[ticker] = (index, quote)
     # Whole rows: written back with one upsert per batch (bulk.write_columns).
-    stocks = {s.ticker: s for s in Stock.objects.filter(ticker__in={t for _, t in named})}
+    rows = Stock.objects.filter(ticker__in={t for _, t in named})
+    # In an ingest, locked until the commit: a stock deleted meanwhile cannot be written back.
+    stocks = {s.ticker: s for s in (rows.select_for_update() if lock else rows)}
     errors.extend(RowError(i, f"{t}: unknown ticker") for i, t in named if t not in stocks)
     return _QuoteBatch(latest, stocks, sorted(errors, key=lambda e: e.index))
 
@@ -288,7 +290,7 @@ def ingest_quotes(*, quotes: Sequence[Quote], drop_invalid: bool = False) -> Ing
     row rejects the whole input (``IngestRejected``), or with ``drop_invalid`` is left out
     and listed in the result's ``rejected`` (a provider's refresh: one pass, not two).
     """
-    batch = _check_quotes(quotes)
+    batch = _check_quotes(quotes, lock=True)
     if not drop_invalid:
         _raise_if(batch.errors)
     bad = {error.index for error in batch.errors}
@@ -435,6 +437,16 @@ def _round(value: float | None) -> float | None:
 
 
 @transaction.atomic
+def recompute_stock_indicators(*, stock_ids: Sequence[int]) -> int:
+    """``refresh_indicators``, then a new data version if any stock changed: cached screens
+    on SMA or RSI must not outlive the numbers they were built on."""
+    updated = refresh_indicators(stock_ids=stock_ids)
+    if updated:
+        _after_commit()
+    return updated
+
+
+@transaction.atomic
 def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
     """Recompute and store the indicators of these stocks from their stored daily bars."""
     computed: dict[int, dict[str, object]] = {}
@@ -466,7 +478,13 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
             columns = zip(*bars, strict=True)
             highs, lows, closes, volumes = ([float(v) for v in col] for col in columns)
             computed[stock_id] = compute_indicators(closes, highs, lows, volumes)
-    updated = list(Stock.objects.filter(id__in=computed).order_by("id"))
+    ids = sorted(computed)
+    updated = [
+        stock
+        for start in range(0, len(ids), 500)
+        # Locked until the commit: a stock deleted meanwhile cannot be written back.
+        for stock in Stock.objects.select_for_update().filter(id__in=ids[start : start + 500])
+    ]
     for stock in updated:
         for name, value in computed[stock.id].items():
             setattr(stock, name, value)

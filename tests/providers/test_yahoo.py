@@ -115,8 +115,17 @@ def test_a_failed_download__unavailable_and_retried(downloads, provider_settings
     assert len(calls) == 4 and len(slept) == 3  # PROVIDER_MAX_ATTEMPTS, with backoff between
 
 
-def test_nothing_at_all__an_empty_answer_not_an_outage(downloads, provider_settings, slept):
-    """A chunk yfinance has nothing for (a delisted ticker alone after the close) is no outage."""
+def test_nothing_for_several_tickers__an_outage(downloads, provider_settings, slept):
+    """yfinance turns a rate limit into empty columns for every ticker: that is an outage."""
+    answers, calls = downloads
+    answers.extend([pd.DataFrame()] * 4)
+    with pytest.raises(ProviderUnavailable, match="no data for any of 2 tickers"):
+        get_provider("yahoo").get_quotes(["AAPL", "MSFT"])
+    assert len(calls) == 4
+
+
+def test_nothing_for_one_ticker__an_empty_answer_not_an_outage(downloads, provider_settings, slept):
+    """A delisted ticker alone in its chunk after the close: no outage, no breaker."""
     from stocks.providers.breaker import CircuitBreaker
 
     answers, calls = downloads
@@ -125,6 +134,18 @@ def test_nothing_at_all__an_empty_answer_not_an_outage(downloads, provider_setti
         assert get_provider("yahoo").get_quotes(["GONE"]) == []
     assert len(calls) == 6 and slept == []
     assert CircuitBreaker("yahoo", "quotes").state().state == "closed"
+
+
+def test_the_soft_time_limit_is_not_yahoos_failure(downloads, provider_settings, slept):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from stocks.providers.breaker import CircuitBreaker
+
+    answers, calls = downloads
+    answers.append(SoftTimeLimitExceeded())
+    with pytest.raises(SoftTimeLimitExceeded):
+        get_provider("yahoo").get_quotes(["AAPL", "MSFT"])
+    assert len(calls) == 1 and CircuitBreaker("yahoo", "quotes").state().failures == 0
 
 
 def test_without_yfinance__a_clear_error(monkeypatch, provider_settings):

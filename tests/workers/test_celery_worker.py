@@ -7,6 +7,7 @@ MariaDB/PostgreSQL runs, a SQLite file otherwise).
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -248,3 +249,31 @@ def test_beat_enqueues_on_its_schedule(env, tmp_path, broker):
     # Its state: in the temp directory (CELERY_BEAT_SCHEDULE_FILENAME's default), not the project.
     assert list(tmp_path.glob("stockscanner-celerybeat-schedule*"))
     assert not list(BASE_DIR.glob("celerybeat-schedule*"))
+
+
+def test_worker_and_beat_keep_the_database_current(env, tmp_path, massive):
+    """
+    README's worker and beat commands, MARKET_DATA_PROVIDER=massive, a server that answers
+    like Massive, the quotes refresh every 2 s: the stored quotes follow the snapshot with
+    no command from anyone, run after run (while the market is open each run asks the
+    snapshot again; outside it the close, once stored, leaves nothing to ask).
+    """
+    env = {**env, "BEAT_QUOTES": "2"}
+    worker = start_worker(env, tmp_path)
+    beat = start_beat(env, tmp_path)
+    is_open = (
+        "from django.utils import timezone; from stocks.market_calendar import get_calendar; "
+        "print(json.dumps(get_calendar().is_open(timezone.now())))"
+    )
+    try:
+        wait_until(lambda: query(env, PRICE) in REFRESHED)
+        runs = r"refresh_quotes\[[0-9a-f-]+\] succeeded"
+        wait_until(lambda: len(re.findall(runs, worker.log())) >= 3, timeout=30)
+        if query(env, is_open):
+            assert massive.count("/v2/snapshot/") >= 3  # each run asked again
+        else:  # the close stored once, the later runs had nothing to ask
+            assert massive.count("/v2/snapshot/") == 1
+            assert "refreshed 0 quotes: the market is closed" in worker.log()
+    finally:
+        beat.stop()
+        worker.stop()

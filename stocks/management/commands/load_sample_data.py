@@ -7,8 +7,10 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from stocks.models import Stock
 from stocks.services.database_maintenance import refresh_statistics
-from stocks.services.sample_data import load_sample_data, load_synthetic
+from stocks.services.ingest import upsert_listings
+from stocks.services.sample_data import load_sample_data, load_synthetic, read_listings
 
 MAX_SYNTHETIC = 1_000_000
 
@@ -17,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Load the S&P 500 company list with a year of simulated, deterministic daily bars "
         "and the latest close as a quote. Running it again the same day changes nothing. "
-        "Only with MARKET_DATA_PROVIDER=simulated: it never overwrites a real provider's data."
+        "With another MARKET_DATA_PROVIDER it never writes prices: it loads the company list "
+        "into an empty table, and otherwise does nothing."
     )
 
     def add_arguments(self, parser):
@@ -37,11 +40,19 @@ class Command(BaseCommand):
             raise CommandError(f"--synthetic must be between 0 and {MAX_SYNTHETIC}.")
         if settings.MARKET_DATA_PROVIDER != "simulated":
             # Simulated bars and quotes would overwrite a real provider's (compose runs this
-            # on every start): the provider's listing and refreshes fill the database.
+            # on every start). An empty table gets the company list only, so a provider
+            # without a listing (csv, yahoo) has tickers to fetch.
+            provider = settings.MARKET_DATA_PROVIDER
+            if Stock.objects.exists():
+                self.stdout.write(
+                    f"Sample data skipped: MARKET_DATA_PROVIDER is {provider!r} and stocks are "
+                    "loaded (simulated prices would overwrite its data)."
+                )
+                return
+            listed = upsert_listings(listings=read_listings()).stocks
             self.stdout.write(
-                f"Sample data skipped: MARKET_DATA_PROVIDER is {settings.MARKET_DATA_PROVIDER!r}"
-                " (its listing and refreshes fill the database: manage.py refresh_market_data"
-                " --listings)."
+                f"Loaded the {listed} companies of the sample, without prices: "
+                f"MARKET_DATA_PROVIDER is {provider!r}."
             )
             return
         started = time.perf_counter()
