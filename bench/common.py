@@ -63,12 +63,7 @@ def prepare(stocks: int, reuse: bool) -> str:
     from django.core.management import call_command
     from django.db import connection
 
-    RESULTS.mkdir(exist_ok=True)
-    if connection.vendor == "mysql":
-        _create_mysql_database(connection.settings_dict)
-    elif connection.vendor == "postgresql":
-        _create_postgres_database(connection.settings_dict)
-    call_command("migrate", verbosity=0)
+    create_and_migrate()
     from stocks.models import Stock
 
     # More than `stocks`: the 503-stock sample is always there, so an empty database (count
@@ -86,6 +81,19 @@ def prepare(stocks: int, reuse: bool) -> str:
         else:
             cursor.execute("ANALYZE")
     return connection.vendor
+
+
+def create_and_migrate() -> None:
+    """The configured database (created on a server if missing), migrated."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    RESULTS.mkdir(exist_ok=True)
+    if connection.vendor == "mysql":
+        _create_mysql_database(connection.settings_dict)
+    elif connection.vendor == "postgresql":
+        _create_postgres_database(connection.settings_dict)
+    call_command("migrate", verbosity=0)
 
 
 def _create_mysql_database(db: dict) -> None:

@@ -40,17 +40,11 @@ def _setup(stocks: int):
     os.environ.setdefault("BENCH_SQLITE", str(RESULTS / "bench-ingest.sqlite3"))
     os.environ.setdefault("BENCH_DB_NAME", "stockscanner_bench_ingest")
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
-    from bench.common import _create_mysql_database, _create_postgres_database
+    from bench.common import create_and_migrate
 
-    RESULTS.mkdir(exist_ok=True)
-    if connection.vendor == "mysql":
-        _create_mysql_database(connection.settings_dict)
-    elif connection.vendor == "postgresql":
-        _create_postgres_database(connection.settings_dict)
-    call_command("migrate", verbosity=0)
+    create_and_migrate()
     from stocks.models import PriceBar, Stock
     from stocks.providers.base import Listing
     from stocks.services.ingest import upsert_listings

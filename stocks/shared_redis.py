@@ -17,3 +17,15 @@ def client():
     from django_redis import get_redis_connection
 
     return get_redis_connection("default")
+
+
+_scripts: dict[str, tuple[str, object]] = {}  # source -> (cache LOCATION, registered script)
+
+
+def script(source: str):
+    """A Lua script registered on the cache's client (again when the cache settings change)."""
+    location = settings.CACHES["default"]["LOCATION"]
+    known = _scripts.get(source)
+    if known is None or known[0] != location:
+        known = _scripts[source] = (location, client().register_script(source))
+    return known[1]

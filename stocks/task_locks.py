@@ -42,7 +42,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('DEL', KEYS[1])
 """
-_script = None  # (cache LOCATION, registered script)
 
 
 MAX_TAKEOVERS = 2
@@ -63,15 +62,12 @@ def _count_takeover(name: str, owner: str) -> int:
 
 def _if_owner(key: str, owner: str, milliseconds: int) -> bool:
     """Renew (or, with 0, release) the lock if ``owner`` still holds it."""
-    global _script
     if shared_redis.available():
-        location = settings.CACHES["default"]["LOCATION"]
-        if _script is None or _script[0] != location:
-            _script = (location, shared_redis.client().register_script(_OWNED))
         try:
             # The stored value is the cache's pickled owner: compare in the same form.
             stored = cache.client.encode(owner)
-            return bool(_script[1](keys=[cache.make_key(key)], args=[stored, milliseconds]))
+            owned = shared_redis.script(_OWNED)
+            return bool(owned(keys=[cache.make_key(key)], args=[stored, milliseconds]))
         except Exception:  # noqa: BLE001 - Redis down: the lock expires by itself
             return False
     if cache.get(key) != owner:  # local memory: one process, no other holder can interleave

@@ -20,7 +20,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 
 from .. import redis_breaker, shared_redis
@@ -145,7 +144,6 @@ class _LocalCounters:
 
 
 _local = _LocalCounters()
-_script = None
 _warned_at = -1e9
 _redis_down_until = 0.0
 
@@ -158,12 +156,8 @@ def reset_local() -> None:
 
 
 def _redis_script():
-    """The script, registered on the cache's client (again if the cache settings changed)."""
-    global _script
-    location = settings.CACHES["default"]["LOCATION"]
-    if _script is None or _script[0] != location:
-        _script = (location, shared_redis.client().register_script(_SCRIPT))
-    return _script[1]
+    """The script, registered on the cache's client (a seam for the tests)."""
+    return shared_redis.script(_SCRIPT)
 
 
 def _warn(exc: Exception) -> None:

@@ -325,44 +325,32 @@ def snapshot_quote(row: Any, calendar: MarketCalendar | None = None) -> Quote | 
         return None
     if calendar.is_open(updated):
         price = _decimal(trade.get("p")) or _decimal(day.get("c")) or _decimal(minute.get("c"))
-        if price is None:
-            return None
-        return Quote(
-            ticker=row["ticker"],
-            price=price,
-            quote_time=updated,
-            previous_close=_decimal(previous.get("c")),
-            open=_decimal(day.get("o")),
-            day_high=_decimal(day.get("h")),
-            day_low=_decimal(day.get("l")),
-            volume=_count(day.get("v")),
-        )
+        return _bar_quote(row["ticker"], price, updated, day, _decimal(previous.get("c")))
     session = calendar.last_completed_session(updated)
     closed_at = calendar.session(session)[1]
-    same_evening = updated.astimezone(calendar.tz).date() == session
-    if same_evening and _decimal(day.get("c")):
-        return Quote(
-            ticker=row["ticker"],
-            price=_decimal(day.get("c")),
-            quote_time=closed_at,
-            previous_close=_decimal(previous.get("c")),
-            open=_decimal(day.get("o")),
-            day_high=_decimal(day.get("h")),
-            day_low=_decimal(day.get("l")),
-            volume=_count(day.get("v")),
+    if updated.astimezone(calendar.tz).date() == session and _decimal(day.get("c")):
+        return _bar_quote(
+            row["ticker"], _decimal(day.get("c")), closed_at, day, _decimal(previous.get("c"))
         )
-    price = _decimal(previous.get("c"))
+    # The previous close of that session is not in a reset snapshot: ingest derives it.
+    return _bar_quote(row["ticker"], _decimal(previous.get("c")), closed_at, previous, None)
+
+
+def _bar_quote(
+    ticker: str, price: Decimal | None, at: datetime, bar: dict, previous_close: Decimal | None
+) -> Quote | None:
+    """A quote at ``price``, its session's open/high/low/volume from ``bar`` (o h l v)."""
     if price is None:
         return None
-    # The previous close of that session is not in a reset snapshot: ingest derives it.
     return Quote(
-        ticker=row["ticker"],
+        ticker=ticker,
         price=price,
-        quote_time=closed_at,
-        open=_decimal(previous.get("o")),
-        day_high=_decimal(previous.get("h")),
-        day_low=_decimal(previous.get("l")),
-        volume=_count(previous.get("v")),
+        quote_time=at,
+        previous_close=previous_close,
+        open=_decimal(bar.get("o")),
+        day_high=_decimal(bar.get("h")),
+        day_low=_decimal(bar.get("l")),
+        volume=_count(bar.get("v")),
     )
 
 

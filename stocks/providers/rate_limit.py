@@ -99,7 +99,6 @@ class _LocalBucket:
 
 
 _local = _LocalBucket()
-_script = None  # (cache LOCATION, registered script)
 _warned_at = -1e9
 WARN_EVERY_SECONDS = 60.0
 
@@ -109,12 +108,10 @@ def bucket_key(provider: str) -> str:
 
 
 def _redis_reserve(key: str, rate: Rate, max_wait: float) -> float:
-    global _script
-    location = settings.CACHES["default"]["LOCATION"]
-    if _script is None or _script[0] != location:
-        _script = (location, shared_redis.client().register_script(_SCRIPT))
     # The cache's own prefix and version, as every key of the app in Redis.
-    answer = _script[1](keys=[cache.make_key(key)], args=[rate.per_second, rate.burst, max_wait])
+    answer = shared_redis.script(_SCRIPT)(
+        keys=[cache.make_key(key)], args=[rate.per_second, rate.burst, max_wait]
+    )
     return float(answer)
 
 
@@ -166,6 +163,4 @@ def _sleep(seconds: float) -> None:  # a seam for the tests
 
 def reset_local() -> None:
     """Forget this process's bucket (tests)."""
-    global _script
     _local.clear()
-    _script = None
