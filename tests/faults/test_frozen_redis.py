@@ -89,9 +89,10 @@ def test_frozen_redis__costs_a_bounded_share_of_throughput(redis_stack):
     assert {s.status for s in during} == {200}  # served without Redis: no error at all
     assert {s.status for s in after} == {200}
     # Before, the hot screens come from the response cache; during, they are rendered (the
-    # cache is skipped): that costs half. The freeze itself costs one socket timeout per
-    # process (REDIS_SOCKET_TIMEOUT), no more.
-    assert rate_during >= 0.4 * rate_before
+    # cache is skipped): that costs about half (0.39-0.6 of before on the shared CI machines).
+    # The freeze itself costs one socket timeout per process (REDIS_SOCKET_TIMEOUT), no more.
+    # The collapse this guards against left 0.04 of before.
+    assert rate_during >= 0.25 * rate_before
     assert max(s.seconds for s in during) < 1.0
     assert sorted(s.seconds for s in ready)[len(ready) // 2] < 0.1  # median
     assert {s.status for s in health} == {200}
