@@ -5,9 +5,23 @@ Django settings' GUNICORN block (which /system/memory/ reports).
 """
 
 import gc
+import glob
 import os
+import tempfile
 
-from stockscanner_django.settings import GUNICORN
+# prometheus-client's multiprocess mode (stocks/metrics.py): each worker writes its figures
+# to files in this directory and /metrics sums them. Set before the app is imported (the
+# mode is chosen then); a directory of its own unless PROMETHEUS_MULTIPROC_DIR names one,
+# emptied at each start so an earlier run's figures are not counted again.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="stockscanner-metrics-"
+)
+os.makedirs(metrics_dir, exist_ok=True)
+for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+    os.remove(stale)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+from stockscanner_django.settings import GUNICORN  # noqa: E402 - after the metrics directory
 
 # Unset or empty (as in .env.example): every interface, on PORT (8000).
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
@@ -45,3 +59,11 @@ preload_app = True
 
 def pre_fork(server, worker):
     gc.freeze()
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges (in-flight requests, its snapshot) leave the sums; its counters
+    # and histograms stay in the totals.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -34,6 +34,14 @@ Known keys:
 - ``tasks:bars-asked:<provider>:<day or ticker>`` (``stocks/tasks.py``): a day's market-wide
   bars, or a stock's history, answered by the provider in the last 6 days. Clearing them
   makes the next daily-bars refresh ask again.
+- ``metrics:<metric name>`` (``stocks/metrics.py``): a hash of a cluster-wide counter (provider
+  requests, Celery task outcomes) by its labels. Clearing it resets the counter (Prometheus
+  reads a reset as one).
+- ``metrics:slow-queries`` (``stocks/slow_queries.py``): the most recent slow queries of every
+  worker, newest first. Clearing it empties the list.
+- ``alerts:sent:<signature hash>`` (``stocks/alerts.py``): an error of that signature was mailed
+  to ADMINS less than ``ERROR_EMAIL_INTERVAL`` ago; ``alerts:suppressed:<signature hash>``: how
+  many of it were not mailed since. Clearing them lets the next error of each be mailed.
 - ``health:<uuid>``: the cache health check's probe, written and deleted within one check
   (10-second expiry), deliberately outside the namespaces.
 """
@@ -49,6 +57,8 @@ NAMESPACES: dict[str, str] = {
     "access": "access:",  # API keys: the minute each key's last_used was last written
     "provider": "provider:",  # market-data providers: circuit breakers, rate buckets
     "tasks": "tasks:",  # Celery refreshes: one-at-a-time locks
+    "metrics": "metrics:",  # cluster-wide metric counters, the recent slow queries
+    "alerts": "alerts:",  # error mail: which signatures were mailed, how many held back
 }
 
 

@@ -38,7 +38,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
 
-from . import data_version
+from . import data_version, metrics
 from .cache_namespaces import cache_key
 
 CONTENT_TYPE = "application/json"  # what DRF's JSONRenderer answers
@@ -109,6 +109,7 @@ def cached_response(
     propagate and nothing is stored: errors are never cached.
     """
     if not settings.RESPONSE_CACHE_ENABLED:
+        _count(endpoint, BYPASS)
         rendered = render(data_version.current(fresh=True))
         return _respond(request, _entry(rendered, compress=_accepts_gzip(request)))
     hashed = params_key(params)
@@ -116,21 +117,33 @@ def cached_response(
     if remembered is not None:
         entry = _local.get(_key(namespace, endpoint, remembered, hashed))
         if entry is not None:  # this process's own answer: no round trip at all
+            _count(endpoint, HIT)
             return _respond(request, entry)
     # Whatever is read or rendered from here on is for the version the cache holds now.
     version = data_version.current(fresh=True)
     if version is None:  # the cache cannot keep values: no lock, no wait
+        _count(endpoint, BYPASS)
         return _respond(request, _entry(render(None), compress=_accepts_gzip(request)))
     key = _key(namespace, endpoint, version, hashed)
     if timeout is None:
         timeout = settings.RESPONSE_CACHE_TIMEOUT
     entry = _local.get(key)
+    result = HIT
     if entry is None:
         entry = cache.get(key)
         if not isinstance(entry, CachedBody):
+            result = MISS
             entry = _compute_once(key, lambda: render(version), timeout)
         _local.put(key, entry, timeout)
+    _count(endpoint, result)
     return _respond(request, entry)
+
+
+HIT, MISS, BYPASS = "hit", "miss", "bypass"
+
+
+def _count(endpoint: str, result: str) -> None:
+    metrics.CACHE_LOOKUPS.labels(endpoint, result).inc()
 
 
 def _key(namespace: str, endpoint: str, version: int, hashed_params: str) -> str:

@@ -10,12 +10,12 @@ import uuid
 from django.conf import settings
 from django.db import connection, connections
 from django.http import JsonResponse
+from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGet
 from django.urls import resolve, reverse
 
-from . import database_guard
+from . import database_guard, metrics, slow_queries
 from .errors import database_unavailable_response, generic_error_body, is_outage
 from .request_context import request_id
-from .request_metrics import metrics
 
 logger = logging.getLogger("stocks.requests")
 # Requests answered 503 because the database is gone: one line a minute (settings.LOGGING).
@@ -61,15 +61,11 @@ class RequestIdMiddleware:
         return response
 
 
-def _endpoint(request) -> str:
-    match = getattr(request, "resolver_match", None)
-    return match.view_name if match and match.view_name else "(unmatched)"
-
-
 class RequestMetricsMiddleware:
     """
-    Record each request's latency under its endpoint (URL name) and every query slower
-    than ``SLOW_QUERY_MS``, for /health/metrics/ and /health/performance/.
+    Count each request in the Prometheus metrics (``stocks.metrics``: route template, method,
+    status, latency, queries, in flight) and keep every query slower than ``SLOW_QUERY_MS``
+    for /health/performance/ (``stocks.slow_queries``).
     """
 
     def __init__(self, get_response):
@@ -77,23 +73,31 @@ class RequestMetricsMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
+        queries = 0
 
         def timed(execute, sql, params, many, context):
+            nonlocal queries
+            queries += 1
             query_started = time.perf_counter()
             try:
                 return execute(sql, params, many, context)
             finally:
                 elapsed = (time.perf_counter() - query_started) * 1000
                 if elapsed >= settings.SLOW_QUERY_MS:
-                    metrics.record_slow_query(sql, elapsed, _endpoint(request))
+                    slow_queries.record(sql, elapsed, metrics.route_of(request))
                     logger.warning(
                         "slow query (%.0f ms) on %s: %s", elapsed, request.path, sql[:500]
                     )
 
-        with connection.execute_wrapper(timed):
-            response = self.get_response(request)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        metrics.record_request(_endpoint(request), elapsed_ms, response.status_code)
+        metrics.IN_FLIGHT.inc()
+        try:
+            with connection.execute_wrapper(timed):
+                response = self.get_response(request)
+        finally:
+            metrics.IN_FLIGHT.dec()
+        metrics.record_request(
+            request, response.status_code, time.perf_counter() - started, queries
+        )
         return response
 
 
@@ -176,15 +180,16 @@ def _is_json(response) -> bool:
 
 class HealthProbeMiddleware:
     """
-    Answer the public probes (/health/, /health/live/, /health/ready/) before host validation
-    and the HTTPS redirect. Load balancers and orchestrators call an instance by its own
-    address over plain HTTP, which ``ALLOWED_HOSTS`` would refuse (400) and
-    ``SECURE_SSL_REDIRECT`` would redirect (301): either takes a healthy box out. Placed
+    Answer the public probes (/health/, /health/live/, /health/ready/) and /metrics before
+    host validation and the HTTPS redirect. Load balancers, orchestrators and Prometheus call
+    an instance by its own address over plain HTTP, which ``ALLOWED_HOSTS`` would refuse
+    (400) and ``SECURE_SSL_REDIRECT`` would redirect (301): either takes a healthy box out,
+    or blinds its monitoring. (/metrics checks its own caller: ``health.auth``.) Placed
     below the request id, JSON error and metrics middleware, above SecurityMiddleware.
     """
 
     # URL names in stocks/urls.py: the paths come from there, not from a second list.
-    PROBES = ("health", "health-live", "health-ready")
+    PROBES = ("health", "health-live", "health-ready", "metrics")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -192,7 +197,7 @@ class HealthProbeMiddleware:
 
     def __call__(self, request):
         if self._paths is None:  # the URLconf is not loaded yet when middleware is built
-            self._paths = frozenset(reverse(name) for name in self.PROBES)
+            self._paths = frozenset(reverse(name).rstrip("/") + "/" for name in self.PROBES)
         # With or without the trailing slash: a load balancer may be set up with either.
         path = request.path_info.rstrip("/") + "/"
         if path not in self._paths:
@@ -200,3 +205,13 @@ class HealthProbeMiddleware:
         match = resolve(path)
         request.resolver_match = match  # named in the request metrics
         return match.func(request, *match.args, **match.kwargs)
+
+
+class ConditionalGetMiddleware(DjangoConditionalGet):
+    """
+    Django's: an ETag on each successful GET, 304 when ``If-None-Match`` matches it. Never on
+    an error: a 400, 404 or 503 describes no representation a client could revalidate.
+    """
+
+    def needs_etag(self, response):
+        return 200 <= response.status_code < 300 and super().needs_etag(response)

@@ -16,10 +16,12 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from celery import shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from . import metrics
 from .cache_namespaces import cache_key
 from .market_calendar import get_calendar
 from .models import PriceBar, Stock
@@ -72,30 +74,15 @@ def refresh(name: str):
 
     def decorate(function):
         def run(self, *args, **kwargs):
-            # The lock's owner is the task id: the same task delivered again after its worker
-            # died takes it back; another task of the kind is skipped.
-            with single_run(name, self.request.id) as mine:
-                if not mine:
-                    logger.info("%s: another run holds the lock; skipped", name)
-                    return SKIPPED
-                try:
-                    return function(*args, **kwargs)
-                except CircuitOpen as exc:
-                    logger.info("%s: skipped (%s)", name, exc)
-                    return SKIPPED
-                except ProviderRefused as exc:
-                    logger.error("%s: the provider refused: %s", name, exc)
-                    return SKIPPED
-                except ProviderUnavailable as exc:
-                    failure = exc
-            if self.request.is_eager:
-                raise failure  # run inline (a command, no broker): the caller sees the error
-            countdown = _retry_countdown(self.request.retries, failure.retry_after)
-            logger.warning(
-                "%s: provider unavailable (%s); retry %d of %d in %.0fs",
-                name, failure, self.request.retries + 1, MAX_RETRIES, countdown,
-            )  # fmt: skip
-            raise self.retry(exc=failure, countdown=countdown)
+            outcome = "failed"
+            try:
+                result, outcome = _run_once(self, name, function, args, kwargs)
+                return result
+            except Retry:
+                outcome = "retried"
+                raise
+            finally:
+                metrics.TASKS.inc(task=name, outcome=outcome)
 
         run.__name__, run.__qualname__, run.__doc__ = (
             function.__name__, function.__qualname__, function.__doc__,
@@ -104,6 +91,34 @@ def refresh(name: str):
         return shared_task(bind=True, max_retries=MAX_RETRIES)(run)
 
     return decorate
+
+
+def _run_once(task, name: str, function, args, kwargs) -> tuple[object, str]:
+    """One run of a refresh: its result and outcome (``metrics.TASKS``); raises to retry."""
+    # The lock's owner is the task id: the same task delivered again after its worker died
+    # takes it back; another task of the kind is skipped.
+    with single_run(name, task.request.id) as mine:
+        if not mine:
+            logger.info("%s: another run holds the lock; skipped", name)
+            return SKIPPED, "skipped"
+        try:
+            return function(*args, **kwargs), "succeeded"
+        except CircuitOpen as exc:
+            logger.info("%s: skipped (%s)", name, exc)
+            return SKIPPED, "circuit_open"
+        except ProviderRefused as exc:
+            logger.error("%s: the provider refused: %s", name, exc)
+            return SKIPPED, "refused"
+        except ProviderUnavailable as exc:
+            failure = exc
+    if task.request.is_eager:
+        raise failure  # run inline (a command, no broker): the caller sees the error
+    countdown = _retry_countdown(task.request.retries, failure.retry_after)
+    logger.warning(
+        "%s: provider unavailable (%s); retry %d of %d in %.0fs",
+        name, failure, task.request.retries + 1, MAX_RETRIES, countdown,
+    )  # fmt: skip
+    raise task.retry(exc=failure, countdown=countdown)
 
 
 def _retry_countdown(retries: int, retry_after: float | None) -> float:

@@ -8,17 +8,19 @@ from .health import views as health
 
 urlpatterns = [
     path("api/", include("stocks.api.urls")),
-    path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
+    # The trailing slash is optional here too, as everywhere under /api/.
+    re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
     # Anything else under /api/ is a JSON 404, whatever DEBUG says.
     re_path(r"^api/", api_not_found),
-    path("health/", health.health, name="health"),
-    path("health/live/", health.live, name="health-live"),
-    path("health/ready/", health.ready, name="health-ready"),
-    path("health/detailed/", health.DetailedHealthView.as_view(), name="health-detailed"),
-    path("health/metrics/", health.MetricsView.as_view(), name="health-metrics"),
-    path("health/performance/", health.PerformanceView.as_view(), name="health-performance"),
-    path("health/database/", health.DatabaseView.as_view(), name="health-database"),
-    path("system/memory/", health.MemoryView.as_view(), name="system-memory"),
+    re_path(r"^health/?$", health.health, name="health"),
+    re_path(r"^health/live/?$", health.live, name="health-live"),
+    re_path(r"^health/ready/?$", health.ready, name="health-ready"),
+    re_path(r"^health/detailed/?$", health.DetailedHealthView.as_view(), name="health-detailed"),
+    re_path(r"^health/metrics/?$", health.MetricsView.as_view(), name="health-metrics"),
+    re_path(r"^health/performance/?$", health.PerformanceView.as_view(), name="health-performance"),
+    re_path(r"^health/database/?$", health.DatabaseView.as_view(), name="health-database"),
+    re_path(r"^system/memory/?$", health.MemoryView.as_view(), name="system-memory"),
+    re_path(r"^metrics/?$", health.prometheus, name="metrics"),
 ]

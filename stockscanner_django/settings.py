@@ -10,6 +10,7 @@ explicit allowed hosts, secure cookies).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from datetime import timedelta
@@ -97,7 +98,7 @@ MIDDLEWARE = [
     # Above ConditionalGetMiddleware: its 304s keep the caller's limit headers.
     "stocks.access.throttles.RateLimitHeadersMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "django.middleware.http.ConditionalGetMiddleware",
+    "stocks.middleware.ConditionalGetMiddleware",  # Django's, with no ETag on errors
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,7 +113,7 @@ MIDDLEWARE = [
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 if ADMIN_URL and (not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/")):
     raise ImproperlyConfigured("ADMIN_URL must look like 'path/' (no leading slash), or be empty.")
-if ADMIN_URL.startswith(("api/", "health/", "system/", "static/")):
+if ADMIN_URL.startswith(("api/", "health/", "system/", "static/", "metrics/")):
     raise ImproperlyConfigured("ADMIN_URL must not share a path with the API or the probes.")
 
 # Failed admin logins (django-axes): after AXES_FAILURE_LIMIT failures from one client
@@ -476,6 +477,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would fetch it from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -543,6 +546,11 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="stockscanner@localhost")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Stock Scanner] ")
+# At most one mail per error signature (exception type and code location) this often; the
+# next says how many were not mailed meanwhile. 0 mails every error.
+ERROR_EMAIL_INTERVAL = _number("ERROR_EMAIL_INTERVAL", int, 600)
+if ERROR_EMAIL_INTERVAL < 0:
+    raise ImproperlyConfigured("ERROR_EMAIL_INTERVAL must be 0 (every error) or more.")
 
 # ------------------------------------------------------------------------------
 # Logging
@@ -568,6 +576,37 @@ HEALTH_MEMORY_MAX_PERCENT = env.float("HEALTH_MEMORY_MAX_PERCENT", default=90.0)
 HEALTH_MEMORY_CRITICAL_PERCENT = env.float("HEALTH_MEMORY_CRITICAL_PERCENT", default=98.0)
 HEALTH_LOAD_MAX_PER_CPU = env.float("HEALTH_LOAD_MAX_PER_CPU", default=2.0)
 
+
+# ------------------------------------------------------------------------------
+# Prometheus metrics (stocks/metrics.py, GET /metrics)
+# ------------------------------------------------------------------------------
+# /metrics is closed unless the caller sends Authorization: Bearer $METRICS_TOKEN or its
+# address (TRUSTED_PROXY_COUNT applies) is on one of METRICS_ALLOWED_NETWORKS.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if PRODUCTION and METRICS_TOKEN and (problem := guards.weak_secret(METRICS_TOKEN, min_length=32)):
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be a random value of 32+ characters; it {problem}."
+    )
+try:
+    METRICS_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(network, strict=False)
+        for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+        if network.strip()
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from None
+# prometheus-client's multiprocess mode: every gunicorn worker writes its figures to files
+# here and /metrics sums them. gunicorn.conf.py sets it to a fresh directory of its own;
+# unset (runserver, manage.py, Celery), the figures are the process's own.
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if not _metrics_dir:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # empty is unset (prometheus-client disagrees)
+    elif not (os.path.isdir(_metrics_dir) and os.access(_metrics_dir, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir!r} is not a writable directory."
+        )
+
 # gunicorn reads these too (gunicorn.conf.py); /system/memory/ reports them.
 GUNICORN = {
     "workers": env.int("WEB_CONCURRENCY", default=(os.cpu_count() or 1) * 2 + 1),
@@ -586,7 +625,8 @@ _handlers = {
         "filters": ["request_id", "task", "one_line"],
     },
     "mail_admins": {
-        "class": "django.utils.log.AdminEmailHandler",
+        # Django's AdminEmailHandler, once per error signature per ERROR_EMAIL_INTERVAL.
+        "class": "stocks.alerts.ThrottledAdminEmailHandler",
         "level": "ERROR",
         "filters": ["require_debug_false"],
     },

@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
-from stocks import caching, data_version
+from stocks import alerts, caching, data_version, metrics, slow_queries
 from stocks.access import counters, keys, throttles
 from stocks.health import CHECKS, checks
 from stocks.logging import OncePerInterval
@@ -102,6 +102,35 @@ def _writes_commit(monkeypatch):
             func()
 
     monkeypatch.setattr(data_version, "_on_commit", on_commit)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics():
+    """Every test counts its own requests and errors (metrics, slow queries, mailed errors)."""
+    metrics.clear()
+    slow_queries.forget_local()
+    alerts.forget_local()
+    yield
+    metrics.clear()
+    slow_queries.forget_local()
+    alerts.forget_local()
+
+
+HEALTH_TOKEN = "operator-token-for-tests"
+
+
+@pytest.fixture
+def health_token(settings) -> str:
+    settings.HEALTH_TOKEN = HEALTH_TOKEN
+    return HEALTH_TOKEN
+
+
+@pytest.fixture
+def operator(health_token) -> APIClient:
+    """A client of its own carrying the health token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {health_token}")
+    return client
 
 
 @pytest.fixture

@@ -46,6 +46,28 @@ def test_docs__ui_assets_are_local(api):
         served.close()
 
 
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_docs__nothing_loaded_from_outside(api, page):
+    """
+    No URL of another host in the page (scripts, styles, fonts, images, the schema), and no
+    validator badge (Swagger UI fetches it from validator.swagger.io unless told not to).
+    """
+    html = api.get(page).content.decode()
+    assert not re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html), html
+    assert "fonts.googleapis" not in html
+    if page == "/api/docs/":
+        assert '"validatorUrl": null' in html
+
+
+@pytest.mark.parametrize("path", ["/api/schema", "/api/docs", "/api/redoc"])
+def test_docs__the_trailing_slash_is_optional(api, path):
+    with_slash, without = api.get(path + "/"), api.get(path)
+    assert with_slash.status_code == without.status_code == 200
+    assert with_slash["Content-Type"] == without["Content-Type"]
+    if path == "/api/schema":  # (the UI pages carry a CSRF token of their own)
+        assert with_slash.content == without.content
+
+
 ENDPOINTS = {
     "/api/stocks/": "/api/stocks/",
     "/api/stocks/fields/": "/api/stocks/fields/",
@@ -111,3 +133,26 @@ def test_schema__screen_parameters_carry_their_bounds(api):
     assert parameters["price_min"]["exclusiveMaximum"] == 10**18
     assert parameters["tickers"]["maxLength"] >= 500 * 17
     assert set(parameters["ordering"]["enum"]) >= {"price", "-price", "name", "-ticker"}
+
+
+def _routes(patterns, prefix=""):
+    """Every URL pattern of the app's own URLconf, as (full regex, name)."""
+    for pattern in patterns:
+        regex = prefix + str(pattern.pattern).lstrip("^")
+        if hasattr(pattern, "url_patterns"):
+            yield from _routes(pattern.url_patterns, regex)
+        else:
+            yield regex, pattern.name
+
+
+def test_every_route__the_trailing_slash_is_optional():
+    """README: "the trailing slash of every path is optional" - each pattern says so itself."""
+    from stocks import urls
+
+    routes = list(_routes(urls.urlpatterns))
+    assert len(routes) > 15
+    for regex, name in routes:
+        if name is None:  # the catch-all JSON 404 under /api/
+            assert regex == "api/", regex
+            continue
+        assert regex.endswith("/?$"), (name, regex)

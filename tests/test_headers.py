@@ -53,6 +53,21 @@ def test_etag__if_none_match_answers_304(api, stock_factory):
     assert second.content == b""
 
 
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/api/stocks/?price_min=abc", {}, 400),
+        ("/api/stocks/NOPE/", {}, 404),
+        ("/api/stocks/", {"HTTP_ACCEPT": "text/csv"}, 406),
+    ],
+)
+def test_etag__never_on_an_error(api, path, headers, status):
+    """README: ETag on successful GETs only; an error is not a representation to revalidate."""
+    response = api.get(path, **headers)
+    assert response.status_code == status
+    assert "ETag" not in response
+
+
 def test_gzip__large_bodies_compressed_when_accepted(api, stock_factory):
     """A list over 1 KB is gzip-encoded for clients that accept gzip."""
     for n in range(5):

@@ -20,11 +20,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from stocks.health import DEGRADED, DOWN, OK, HealthCheck, checks, run_checks
 from stocks.models import PriceBar, SearchTerm, Stock
-from stocks.request_metrics import metrics
 from stockscanner_django.celery import app as celery_app
 
 from .factories import PriceBarFactory, StockFactory
@@ -42,7 +40,6 @@ OPERATOR_PATHS = (
     "/health/database/",
     "/system/memory/",
 )
-TOKEN = "operator-token-for-tests"
 CATEGORIES = {
     "database": ["database", "migrations"],
     "cache": ["cache"],
@@ -205,27 +202,6 @@ def calm_system(settings):
     settings.HEALTH_MEMORY_MAX_PERCENT = 101
     settings.HEALTH_MEMORY_CRITICAL_PERCENT = 101
     settings.HEALTH_LOAD_MAX_PER_CPU = 1e9
-
-
-@pytest.fixture
-def request_metrics():
-    metrics.reset()
-    yield metrics
-    metrics.reset()
-
-
-@pytest.fixture
-def health_token(settings) -> str:
-    settings.HEALTH_TOKEN = TOKEN
-    return TOKEN
-
-
-@pytest.fixture
-def operator(health_token) -> APIClient:
-    """A client of its own carrying the health token."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {health_token}")
-    return client
 
 
 def run(name: str):
@@ -632,12 +608,6 @@ def test_probes__answer_a_load_balancer_calling_by_ip_over_http(api, settings, p
     assert api.get("/api/stocks/", HTTP_HOST="api.example.com").status_code == 301
 
 
-def test_probes__counted_in_the_request_metrics(api, request_metrics):
-    """Answered before URL resolution, the probes still appear under their own names."""
-    api.get("/health/live/")
-    assert [row["endpoint"] for row in request_metrics.endpoints()] == ["health-live"]
-
-
 def test_health_live__ok_even_when_the_database_is_down(api, monkeypatch):
     """Liveness touches nothing: with every database connection refused it still answers."""
     wrapper = type(connections[DEFAULT_DB_ALIAS])
@@ -781,44 +751,6 @@ def test_detailed__unexpected_error_shows_no_internals(operator, calm_system, mo
     assert response.status_code == 503
     assert b"hunter2" not in response.content
     assert b"Traceback" not in response.content
-
-
-def test_metrics__percentiles_per_endpoint(api, operator, request_metrics):
-    """After some API requests each endpoint shows its count and p50 <= p95 <= p99 <= max."""
-    StockFactory(ticker="AAPL")
-    for _ in range(5):
-        assert api.get("/api/stocks/").status_code == 200
-    for _ in range(3):
-        assert api.get("/api/stocks/AAPL/").status_code == 200
-    body = operator.get("/health/metrics/").json()
-    rows = {row["endpoint"]: row for row in body["endpoints"]}
-    assert rows["api:stock-list"]["requests"] == 5
-    assert rows["api:stock-detail"]["requests"] == 3
-    for name in ("api:stock-list", "api:stock-detail"):
-        row = rows[name]
-        assert row["errors_5xx"] == 0
-        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] <= row["max_ms"]
-
-
-def test_performance__lists_slow_queries(api, operator, settings, request_metrics):
-    """With SLOW_QUERY_MS=0 every query of a request is listed, with its endpoint."""
-    settings.SLOW_QUERY_MS = 0
-    StockFactory()
-    assert api.get("/api/stocks/").status_code == 200
-    body = operator.get("/health/performance/").json()
-    assert body["slow_query_ms"] == 0
-    assert [e["endpoint"] for e in body["slowest_endpoints"]] == ["api:stock-list"]
-    ours = [q for q in body["slow_queries"] if q["endpoint"] == "api:stock-list"]
-    assert any("stocks_stock" in q["sql"] for q in ours)
-    durations = [q["duration_ms"] for q in body["slow_queries"]]
-    assert durations == sorted(durations, reverse=True)
-
-
-def test_performance__no_slow_queries_under_the_threshold(api, operator, settings, request_metrics):
-    """Queries faster than SLOW_QUERY_MS are not listed."""
-    settings.SLOW_QUERY_MS = 60_000
-    assert api.get("/api/stocks/").status_code == 200
-    assert operator.get("/health/performance/").json()["slow_queries"] == []
 
 
 def test_database__vendor_tables_and_indexes(operator):

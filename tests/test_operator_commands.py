@@ -501,6 +501,8 @@ def test_clear_cache__all_deletes_every_key_but_the_data_version(seeded_cache, a
         "access": 0,
         "provider": 0,
         "tasks": 0,
+        "metrics": 0,
+        "alerts": 0,
         "other": 1,
     }
     assert report["total"] == 7

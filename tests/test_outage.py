@@ -149,6 +149,7 @@ def assert_database_unavailable(response, settings) -> None:
     assert error["code"] == "database_unavailable"
     assert error["details"] == {"retry_after": settings.DATABASE_RETRY_AFTER_SECONDS}
     assert error["request_id"] == response["X-Request-ID"]
+    assert "ETag" not in response  # README: ETags on successful GETs only
 
 
 # --- the database is gone ------------------------------------------------------------------

@@ -30,7 +30,7 @@ def client_address(request) -> str:
         ]
         if forwarded:
             candidate = forwarded[-min(trusted, len(forwarded))]
-            if _parse(candidate) is not None:
+            if parse_address(candidate) is not None:
                 return candidate
     return remote
 
@@ -38,17 +38,19 @@ def client_address(request) -> str:
 def client_subnet(request) -> str:
     """``203.0.113.0/24`` or ``2001:db8:1:2::/64``; the raw text when it is not an address."""
     address = client_address(request)
-    parsed = _parse(address)
+    parsed = parse_address(address)
     if parsed is None:
         return address or "unknown"
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
     prefix = IPV4_PREFIX if parsed.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
 
 
-def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address in ``text`` (a zone id dropped, an IPv4-mapped IPv6 address as IPv4), or None."""
     try:
-        return ipaddress.ip_address(text.split("%", 1)[0])
+        parsed = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed

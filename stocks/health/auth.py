@@ -7,6 +7,8 @@ import hmac
 from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
 
+from ..access.clients import client_address, parse_address
+
 
 class HealthOperator:
     """The caller authenticated by HEALTH_TOKEN: an operator, not a database user."""
@@ -43,3 +45,21 @@ class IsOperator(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_staff)
+
+
+def metrics_refusal(request) -> tuple[str, str] | None:
+    """
+    Why ``request`` may not read /metrics, as (error code, message), or None when it may:
+    ``Authorization: Bearer <METRICS_TOKEN>``, or an address on ``METRICS_ALLOWED_NETWORKS``
+    (behind ``TRUSTED_PROXY_COUNT`` proxies, the client's as they saw it). Both empty: closed.
+    """
+    header = authentication.get_authorization_header(request).split()
+    if header and header[0].lower() == b"bearer":
+        expected = settings.METRICS_TOKEN.encode()
+        if len(header) == 2 and expected and hmac.compare_digest(header[1], expected):
+            return None
+        return "authentication_failed", "Invalid metrics token."
+    address = parse_address(client_address(request))
+    if address is not None and any(address in net for net in settings.METRICS_ALLOWED_NETWORKS):
+        return None
+    return "not_authenticated", "/metrics needs the metrics token or an allowed network."

@@ -7,20 +7,23 @@ orchestrators: public, fast, plain. The rest are operator views (staff session o
 from __future__ import annotations
 
 import sys
+import time
 
 import django
 import psutil
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+from prometheus_client.exposition import choose_encoder
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..request_metrics import metrics
-from .auth import HealthTokenAuthentication, IsOperator
+from .. import metrics, slow_queries
+from ..errors import error_body
+from .auth import HealthTokenAuthentication, IsOperator, metrics_refusal
 from .base import DOWN, OK, overall_status
 from .checks import container_memory
 from .database import database_report
@@ -71,6 +74,22 @@ def ready(request):
     return _verdict(READINESS)
 
 
+@csrf_exempt
+@require_safe
+def prometheus(request):
+    """``GET /metrics``: the Prometheus exposition of the whole server (``stocks.metrics``)."""
+    refusal = metrics_refusal(request)
+    if refusal is not None:
+        code, message = refusal
+        response = JsonResponse(error_body(401, code, message, request=request), status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    response = HttpResponse(encode(metrics.registry()), content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class OperatorView(APIView):
     authentication_classes = [HealthTokenAuthentication, SessionAuthentication]
     permission_classes = [IsOperator]
@@ -94,26 +113,64 @@ class DetailedHealthView(OperatorView):
         return response
 
 
+def _scope() -> str:
+    if metrics.multiprocess_dir():
+        return "server: every gunicorn worker of this instance"
+    return "process: the one process serving this instance"
+
+
+def _endpoints(families) -> list[dict]:
+    return [
+        {
+            "endpoint": figures.route,
+            "requests": figures.requests,
+            "errors_5xx": figures.errors_5xx,
+            **{
+                f"p{round(q * 100)}_ms": None if (s := figures.quantile(q)) is None
+                else round(s * 1000, 2)
+                for q in (0.5, 0.95, 0.99)
+            },
+        }
+        for figures in metrics.by_route(families)
+    ]  # fmt: skip
+
+
 class MetricsView(OperatorView):
-    """Request latency percentiles per endpoint, over this worker's recent requests."""
+    """
+    Per route template: requests, 5xx answers and latency percentiles, from the Prometheus
+    histograms of every worker (what /metrics exposes), estimated from the buckets as
+    PromQL's histogram_quantile does.
+    """
 
     def get(self, request):
-        return Response({"scope": "this worker process", "endpoints": metrics.endpoints()})
+        families = metrics.collect()
+        built_at = metrics.gauge_value(families, metrics.SNAPSHOT_BUILT)
+        return Response(
+            {
+                "scope": _scope(),
+                "in_flight": metrics.gauge_value(families, metrics.IN_FLIGHT),
+                "screen_snapshot": {
+                    "version": metrics.gauge_value(families, metrics.SNAPSHOT_VERSION) or None,
+                    "age_seconds": round(time.time() - built_at, 1) if built_at else None,
+                },
+                "endpoints": _endpoints(families),
+            }
+        )
 
 
 class PerformanceView(OperatorView):
     """The slowest endpoints (by p95) and the slowest recent queries."""
 
     def get(self, request):
-        endpoints = [e for e in metrics.endpoints() if e["p95_ms"] is not None]
+        endpoints = [e for e in _endpoints(metrics.collect()) if e["p95_ms"] is not None]
         endpoints.sort(key=lambda e: e["p95_ms"], reverse=True)
         return Response(
             {
-                "scope": "this worker process",
+                "scope": _scope(),
                 "slow_request_ms": settings.SLOW_REQUEST_MS,
                 "slow_query_ms": settings.SLOW_QUERY_MS,
                 "slowest_endpoints": endpoints[:10],
-                "slow_queries": metrics.slow_queries(),
+                "slow_queries": slow_queries.recent(),
             }
         )
 

@@ -44,6 +44,7 @@ from .base import CircuitOpen
 logger = logging.getLogger("stocks.providers")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+STATES = (CLOSED, HALF_OPEN, OPEN)
 # Each provider's three capabilities have a breaker each: a plan without one endpoint (a 403
 # on the snapshot) must not stop the others.
 ENDPOINTS = ("quotes", "bars", "listings")

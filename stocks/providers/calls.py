@@ -19,6 +19,7 @@ One provider request, made the way every provider request is made:
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -28,8 +29,9 @@ from typing import TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from .. import metrics
 from . import rate_limit
-from .base import ProviderUnavailable
+from .base import CircuitOpen, ProviderRefused, ProviderUnavailable
 from .breaker import CircuitBreaker
 
 logger = logging.getLogger("stocks.providers")
@@ -61,7 +63,12 @@ def wait_before_retry(attempt: int, exc: ProviderUnavailable) -> float | None:
 def call(provider: str, request: Callable[[], T], *, endpoint: str, what: str) -> T:
     """``request()`` under the endpoint's breaker, the provider's rate and retries."""
     breaker = CircuitBreaker(provider, endpoint)
-    breaker.before_call()
+    count = functools.partial(metrics.PROVIDER_REQUESTS.inc, provider=provider, endpoint=endpoint)
+    try:
+        breaker.before_call()
+    except CircuitOpen:
+        count(outcome="circuit_open")
+        raise
     attempt = 0
     try:
         while True:
@@ -71,6 +78,7 @@ def call(provider: str, request: Callable[[], T], *, endpoint: str, what: str) -
             try:
                 result = request()
             except ProviderUnavailable as exc:
+                count(outcome="unavailable")
                 wait = wait_before_retry(attempt, exc)
                 if wait is None:
                     breaker.record_failure(exc)
@@ -83,8 +91,10 @@ def call(provider: str, request: Callable[[], T], *, endpoint: str, what: str) -
             except SoftTimeLimitExceeded:
                 raise  # our own time limit, not the provider's failure
             except Exception as exc:  # refused, or an answer that could not be read
+                count(outcome="refused" if isinstance(exc, ProviderRefused) else "invalid")
                 breaker.record_failure(exc)
                 raise
+            count(outcome="ok")
             breaker.record_success()
             return result
     finally:

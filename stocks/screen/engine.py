@@ -95,7 +95,8 @@ class Snapshot:
     # and how many of them have a value.
     ascending: dict[str, np.ndarray]
     present: dict[str, int]
-    built_in: float = 0.0
+    built_in: float = 0.0  # seconds the build took
+    built_at: float = 0.0  # when it was built, Unix time
     _words: Any = None
     _collated: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
 
@@ -452,6 +453,7 @@ def _build(version: int | None, using: str) -> Snapshot:
         ascending=ascending,
         present=present,
         built_in=time.perf_counter() - started,
+        built_at=time.time(),
     )
 
 

@@ -24,7 +24,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from .. import data_version, database_guard
+from .. import data_version, database_guard, metrics
 from ..cache_namespaces import cache_key
 from ..errors import is_outage
 from . import engine
@@ -69,9 +69,11 @@ def current(version: int | None) -> engine.Snapshot | None:
             _failed.get("version") == version
         ):
             return None
-        snapshot = _shared(version) or _build_and_share(version)
+        shared = _shared(version)
+        snapshot = shared or _build_and_share(version)
         if snapshot is not None:
             _held = snapshot
+            metrics.record_snapshot(snapshot, built=shared is None)
         return snapshot
     finally:
         _building.release()
