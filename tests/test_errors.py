@@ -503,3 +503,44 @@ def test_generic_error_body__any_status_gets_a_code_and_message(status, code):
     error = generic_error_body(status)["error"]
     assert (error["status"], error["code"]) == (status, code)
     assert error["message"]
+
+
+def test_not_acceptable__406_json(api):
+    response = api.get("/api/stocks/", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 406
+    assert response.json()["error"]["code"] == "not_acceptable"
+
+
+def test_unsupported_media_type__415_json(api):
+    response = api.post("/api/stocks/screen/", data="price_min=1", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_wrong_operator_token__401_authentication_failed(api, health_token):
+    response = api.get("/health/detailed/", HTTP_AUTHORIZATION="Bearer not-the-token")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def _readme_error_codes() -> set[str]:
+    """The codes README.md lists (its "Codes:" paragraph, each followed by its status)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    paragraph = readme.split("\nCodes: ", 1)[1].split("\n\n", 1)[0]
+    # `code` (400...) or `code` / `code` / `code` (403)
+    return set(re.findall(r"`([a-z_]+)`(?=\s*(?:\(\d{3}|/))", paragraph))
+
+
+def test_readme__every_error_code_is_produced_by_a_test():
+    """README's list of codes: each one is asserted as a response's code by some test."""
+    from pathlib import Path
+
+    codes = _readme_error_codes()
+    assert {"invalid", "authentication_failed", "database_unavailable"} <= codes
+    tests = Path(__file__).resolve().parent
+    sources = "".join(path.read_text() for path in tests.rglob("test_*.py") if path != Path(__file__))
+    sources += Path(__file__).read_text().split("def _readme_error_codes")[0]
+    untested = {code for code in codes if f'"{code}"' not in sources}
+    assert untested == set()

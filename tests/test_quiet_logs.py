@@ -96,3 +96,16 @@ def test_cache_errors_logger_is_rate_limited_when_redis_is_configured():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["stocks.cache_errors", "['once_a_minute']", "0.5"]
+
+
+@pytest.mark.django_db
+@pytest.mark.services
+def test_redis_down__one_warning_for_many_requests(api, redis_down, caplog, settings):
+    """README ("If Redis fails"): the outage is one warning, not one (or three) per request."""
+    caplog.set_level(logging.INFO)
+    settings.RATE_LIMITS_ENABLED = True
+    for _ in range(20):
+        assert api.get("/api/stocks/?price_min=1").status_code == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("rate-limit counters unavailable")
