@@ -65,6 +65,21 @@ class StockQuerySet(MarketDataQuerySet):
     def active(self) -> StockQuerySet:
         return self.filter(is_active=True)
 
+    def quote_freshness(self, stale_before) -> dict[str, Any]:
+        """
+        Of the active stocks: the newest quote, how many there are, and how many have a quote
+        older than ``stale_before`` or none (the freshness check and ``system_status``).
+        """
+        active = self.active()
+        return {
+            "newest_quote": active.aggregate(newest=Max("quote_time"))["newest"],
+            "stale_before": stale_before,
+            "active_stocks": active.count(),
+            "stale_stocks": active.filter(
+                Q(quote_time__lt=stale_before) | Q(quote_time__isnull=True)
+            ).count(),
+        }
+
     def page_values(self, start: int, stop: int, columns: tuple[str, ...]) -> list[dict]:
         """
         Rows ``start:stop`` of this ordered queryset as value rows of ``columns``, read ids

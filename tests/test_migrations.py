@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps as global_apps
 from django.db import connection
 
-from stocks.health.database import index_status
+from stocks.db_introspection import index_status
 from stocks.models import Stock
 
 count_indexes = importlib.import_module("stocks.migrations.0002_screen_count_indexes")

@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from stocks import data_version
 from stocks.cache_namespaces import NAMESPACES, UnknownNamespace, cache_key, namespace_of
+from stocks.db_introspection import declared_indexes, index_status
 from stocks.health import CHECKS
-from stocks.health.database import declared_indexes, index_status
+from stocks.health import status as system_status_service
+from stocks.health.status import mask_url
 from stocks.services import database_maintenance
-from stocks.services import system_status as system_status_service
 from stocks.services.database_maintenance import create_index
-from stocks.services.system_status import mask_url
 
 from .support.commands import run, run_json
 from .support.redis import CLOSED_PORT_REDIS_URL
@@ -675,7 +675,7 @@ def test_system_status__pending_migrations_need_attention_exits_1(monkeypatch, s
     monkeypatch.setattr(
         system_status_service,
         "pending_migrations",
-        lambda *, using: ["stocks.0002_future_change"],
+        lambda using: ["stocks.0002_future_change"],
     )
     result = run("system_status")
     assert result.code == 1

@@ -11,18 +11,11 @@ import psutil
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Max, Q
 from django.utils import timezone
 
 from .. import database_guard
+from ..db_introspection import describe_error, pending_migrations
 from .base import DEGRADED, CheckDegraded, CheckDown, HealthCheck
-
-
-def _db_error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(
-        ": "
-    )
 
 
 class DatabaseCheck(HealthCheck):
@@ -53,7 +46,7 @@ class DatabaseCheck(HealthCheck):
             else:
                 database_guard.round_trip(connection, settings.HEALTH_CHECK_TIMEOUT_SECONDS)
         except DatabaseError as exc:
-            raise CheckDown(f"{connection.vendor} unreachable ({_db_error(exc)})") from exc
+            raise CheckDown(f"{connection.vendor} unreachable ({describe_error(exc)})") from exc
         return f"{connection.vendor} answered", {"vendor": connection.vendor}
 
 
@@ -63,16 +56,16 @@ class MigrationsCheck(HealthCheck):
     name, category, uses_database, inline = "migrations", "database", True, True
 
     def check(self):
-        connection = connections[DEFAULT_DB_ALIAS]
         try:
-            executor = MigrationExecutor(connection)
-            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            pending = pending_migrations(DEFAULT_DB_ALIAS)
         except DatabaseError as exc:
-            raise CheckDown(f"cannot read migration state ({_db_error(exc)})") from exc
-        if plan:
-            pending = [f"{m.app_label}.{m.name}" for m, _backwards in plan]
-            raise CheckDown(f"{len(pending)} migration(s) not applied: {', '.join(pending[:5])}")
-        return "all migrations applied"
+            raise CheckDown(f"cannot read migration state ({describe_error(exc)})") from exc
+        if pending:
+            raise CheckDown(
+                f"{len(pending)} migration(s) not applied: {', '.join(pending[:5])}",
+                {"pending": pending},
+            )
+        return "all migrations applied", {"pending": []}
 
 
 class CacheCheck(HealthCheck):
@@ -292,18 +285,12 @@ class FreshnessCheck(HealthCheck):
         from ..market_calendar import stale_threshold
         from ..models import Stock
 
-        threshold = stale_threshold(timezone.now())
-        active = Stock.objects.active()
-        summary = active.aggregate(
-            newest=Max("quote_time"),
-        )
-        stale = active.filter(Q(quote_time__lt=threshold) | Q(quote_time__isnull=True)).count()
-        newest = summary["newest"]
-        details = {"newest_quote": newest, "stale_stocks": stale, "stale_before": threshold}
+        details = Stock.objects.quote_freshness(stale_threshold(timezone.now()))
+        newest, stale = details["newest_quote"], details["stale_stocks"]
         if newest is None:
-            raise CheckDegraded("no quotes stored")
-        if newest < threshold:
-            raise CheckDegraded(f"market data is stale: newest quote {newest.isoformat()}")
+            raise CheckDegraded("no quotes stored", details)
+        if newest < details["stale_before"]:
+            raise CheckDegraded(f"market data is stale: newest quote {newest.isoformat()}", details)
         return f"newest quote {newest.isoformat()}, {stale} stale stock(s)", details
 
 

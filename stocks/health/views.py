@@ -22,11 +22,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import metrics, slow_queries
+from ..db_introspection import database_report
 from ..errors import error_body
 from .auth import HealthTokenAuthentication, IsOperator, metrics_refusal
 from .base import DOWN, OK, overall_status
 from .checks import container_memory
-from .database import database_report
 from .registry import LOAD_BALANCER, READINESS, run_checks
 from .report import HealthReport, versions
 

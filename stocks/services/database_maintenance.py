@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 
-from ..health.database import APP_LABEL, DeclaredIndex, index_status
+from ..db_introspection import APP_LABEL, DeclaredIndex, describe_error, index_status
 
 DONE, FAILED, PLANNED, SKIPPED = "done", "failed", "planned", "skipped"
 
@@ -228,9 +228,3 @@ def _timed(name: str, action: Callable[[], object]) -> Step:
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def describe_error(exc: Exception) -> str:
-    """The exception's class and the first line of its message, short enough for a report."""
-    text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -219,7 +219,7 @@ def test_failing_provider_opens_the_breaker_and_a_success_closes_it(env, tmp_pat
         manage(env, "refresh_market_data", "--quotes", "--async")
         worker.wait_for(r"refresh-quotes: skipped \(massive quotes: circuit open")
         assert massive.count("/v2/snapshot/") == calls_when_opened  # not asked while open
-        report = query(env, "from stocks.services.system_status import system_status; "
+        report = query(env, "from stocks.health.status import system_status; "
                        "print(json.dumps(system_status().provider))")  # fmt: skip
         assert report["endpoints"]["quotes"]["state"] == "open"
 

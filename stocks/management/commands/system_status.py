@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS
 
+from stocks.health.status import StatusReport, system_status
 from stocks.management.base import OperatorCommand
-from stocks.services.system_status import StatusReport, system_status
 
 
 def _when(value) -> str:

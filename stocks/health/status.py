@@ -1,6 +1,8 @@
 """
-What an operator wants to know at a glance: versions, configuration, data in the
-database, its freshness, pending migrations and Celery workers.
+What an operator wants to know at a glance (``manage.py system_status``): versions,
+configuration, data in the database, its freshness, pending migrations, Celery workers and
+the provider's breakers. The workers and the provider are the health checks' own answers;
+migrations and freshness read what those checks read, on the ``using`` database.
 
 ``system_status`` never raises for an unavailable dependency: it reports it. The report
 says "down" when the database is unreachable, "attention" when something needs a look
@@ -17,16 +19,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Max, Q
 from django.utils import timezone
 
-from ..health import CHECKS, OK
-from ..health.database import table_stats
-from ..health.report import versions
+from ..db_introspection import describe_error, pending_migrations, table_stats
 from ..market_calendar import stale_threshold
 from ..models import Stock
-from .database_maintenance import describe_error
+from .base import OK
+from .registry import CHECKS
+from .report import versions
 
 OK_STATUS, ATTENTION, DOWN = "ok", "attention", "down"
 
@@ -94,7 +94,7 @@ def system_status(*, using: str = DEFAULT_DB_ALIAS) -> StatusReport:
         report.attention.append(f"cannot count rows: {report.database['error']}")
 
     try:
-        pending = pending_migrations(using=using)
+        pending = pending_migrations(using)
     except DatabaseError as exc:
         report.migrations = {"error": describe_error(exc)}
         report.attention.append(f"cannot read migration state: {report.migrations['error']}")
@@ -180,26 +180,9 @@ def _mask_one(url: str) -> str:
     return urlunsplit(parts)
 
 
-def pending_migrations(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """Migrations on disk not yet applied to the database, in the order migrate runs them."""
-    executor = MigrationExecutor(connections[using])
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
-
-
 def freshness(*, using: str = DEFAULT_DB_ALIAS, now: datetime) -> dict[str, Any]:
     """The newest quote, and how many active stocks have a stale quote or none."""
-    threshold = stale_threshold(now)
-    active = Stock.objects.using(using).active()
-    summary = active.aggregate(newest=Max("quote_time"))
-    return {
-        "newest_quote": summary["newest"],
-        "stale_before": threshold,
-        "active_stocks": active.count(),
-        "stale_stocks": active.filter(
-            Q(quote_time__lt=threshold) | Q(quote_time__isnull=True)
-        ).count(),
-    }
+    return Stock.objects.using(using).quote_freshness(stale_threshold(now))
 
 
 def workers() -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""What the database holds: tables, sizes, row counts, and the indexes the models declare."""
+"""
+What the database holds and how it stands: tables, sizes, row counts, the indexes the models
+declare, pending migrations. Read by the health checks, the operator commands and the
+maintenance services alike (one implementation each).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.migrations.executor import MigrationExecutor
 
 APP_LABEL = "stocks"
 
@@ -173,3 +178,16 @@ def _server_version(connection) -> str:
             "SELECT VERSION()" if connection.vendor == "mysql" else "SHOW server_version"
         )
         return str(cursor.fetchone()[0])
+
+
+def pending_migrations(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Migrations on disk not yet applied to the database, in the order migrate runs them."""
+    executor = MigrationExecutor(connections[using])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+def describe_error(exc: Exception) -> str:
+    """The exception's class and the first line of its message, short enough for a report."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
