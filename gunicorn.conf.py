@@ -5,21 +5,14 @@ Django settings' GUNICORN block (which /system/memory/ reports).
 """
 
 import gc
-import glob
 import os
-import tempfile
 
-# prometheus-client's multiprocess mode (stocks/metrics.py): each worker writes its figures
-# to files in this directory and /metrics sums them. Set before the app is imported (the
-# mode is chosen then); a directory of its own unless PROMETHEUS_MULTIPROC_DIR names one,
-# emptied at each start so an earlier run's figures are not counted again.
-metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-    prefix="stockscanner-metrics-"
-)
-os.makedirs(metrics_dir, exist_ok=True)
-for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
-    os.remove(stale)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+from stocks import metrics_dir as metrics_files
+
+# prometheus-client's multiprocess mode (stocks/metrics.py, stocks/metrics_dir.py): every
+# worker writes its figures to files in one directory and /metrics sums them. Chosen before
+# the app is imported (the mode is decided then): METRICS_DIR, else a new temporary one.
+metrics_directory = metrics_files.choose(os.environ.get("METRICS_DIR"))
 
 from stockscanner_django.settings import GUNICORN  # noqa: E402 - after the metrics directory
 
@@ -61,9 +54,26 @@ def pre_fork(server, worker):
     gc.freeze()
 
 
+def on_starting(server):
+    # Once per start, never on a reload (HUP re-reads this file): the totals survive it.
+    metrics_files.empty(metrics_directory)
+
+
+def post_fork(server, worker):
+    metrics_files.ensure(metrics_directory)  # a temp cleaner may have removed it
+
+
 def child_exit(server, worker):
     # A dead worker's gauges (in-flight requests, its snapshot) leave the sums; its counters
-    # and histograms stay in the totals.
+    # and histograms stay in the totals, folded into one archive file per kind.
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid, metrics_directory)
+    try:
+        metrics_files.fold(metrics_directory, worker.pid)
+    except Exception as exc:  # noqa: BLE001 - never stop the master over its metrics
+        server.log.warning("metrics of worker %s not folded: %s", worker.pid, exc)
+
+
+def on_exit(server):
+    metrics_files.remove(metrics_directory)

@@ -9,6 +9,9 @@ from decimal import Decimal
 from .models import PriceBar
 
 PERIOD_MONTHS = {"1m": 1, "3m": 3, "6m": 6, "1y": 12, "5y": 60}
+# The earliest day every supported database stores (MySQL's DATE starts here): a bound
+# before it asks for the same bars as this one.
+EARLIEST = date(1000, 1, 1)
 
 Row = tuple[date, Decimal, Decimal, Decimal, Decimal, int]
 
@@ -29,15 +32,24 @@ def months_before(day: date, months: int) -> date:
 def window(
     *, period: str | None, start: date | None, end: date | None, today: date
 ) -> tuple[date | None, date | None]:
-    """The (start, end) of a history request: ``period`` ending today, or the dates given."""
+    """
+    The (start, end) of a history request: every bound given holds. ``period`` counts back
+    from ``end`` (else today); with ``start`` as well, the later of the two starts. Bounds
+    that leave no day (start after end) give no bars, not an error.
+    """
     if period:
-        return period_start(period, today), None
+        counted = period_start(period, end or today)
+        start = max(start, counted) if start and counted else (start or counted)
+    if start is not None and start < EARLIEST:
+        start = EARLIEST
+    if end is not None and end < EARLIEST:
+        end = EARLIEST - timedelta(days=1)
     return start, end
 
 
 def period_start(period: str, today: date) -> date | None:
-    """First day of ``period`` ending today; None for ``max``."""
-    if period == "max":
+    """First day of ``period`` ending today; None for ``max`` (or before the calendar)."""
+    if period == "max" or today.year * 12 + today.month <= PERIOD_MONTHS[period]:
         return None
     return months_before(today, PERIOD_MONTHS[period])
 

@@ -5,10 +5,10 @@ Three kinds of figures, each counted where it happens:
 
 - **This server's** (requests, latency, in-flight requests, response-cache lookups, queries
   per request, the screen snapshot): prometheus-client metrics on ``REGISTRY``. Under
-  gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py makes one) has every worker write
-  them to memory-mapped files there, and a scrape sums the files of every worker, live or
-  recycled (prometheus-client's multiprocess mode): whichever worker answers, the figures are
-  the server's. Without it (runserver, manage.py) they are the process's own.
+  gunicorn every worker writes them to memory-mapped files in one directory
+  (``stocks.metrics_dir``, set up by gunicorn.conf.py), and a scrape sums the files of every
+  worker, live or recycled (prometheus-client's multiprocess mode): whichever worker answers,
+  the figures are the server's. Elsewhere (runserver, manage.py) they are the process's own.
 - **The cluster's** (provider requests, Celery task outcomes): these happen in Celery
   workers, often on other boxes, so with Redis they are counted in the shared Redis (one hash
   per metric) and every web instance shows the same cluster-wide totals: aggregate them with
@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -33,8 +32,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 
-from . import shared_redis
+from . import metrics_dir, shared_redis
 from .cache_namespaces import cache_key
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ SNAPSHOT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # A client chooses its method: anything else is counted as "other", not as a new series.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "(unmatched)"  # the route of a request no URL pattern matched
+STATIC = "(static)"  # a static file (WhiteNoise answers it before URL resolution)
 WARN_EVERY_SECONDS = 60.0
 
 # The in-process metrics live here, never in prometheus-client's global default registry
@@ -86,17 +87,18 @@ CACHE_LOOKUPS = Counter(
     ("endpoint", "result"),
     registry=REGISTRY,
 )
+# Per live worker (a pid label under gunicorn): a worker stuck on an old snapshot shows.
 SNAPSHOT_VERSION = Gauge(
     f"{PREFIX}_screen_snapshot_version",
-    "Data version of the screen snapshot held (the newest over the live workers; 0: none).",
-    multiprocess_mode="livemax",
+    "Data version of the screen snapshot each live worker holds (0: none yet).",
+    multiprocess_mode="liveall",
     registry=REGISTRY,
 )
 SNAPSHOT_BUILT = Gauge(
     f"{PREFIX}_screen_snapshot_built_timestamp_seconds",
-    "When the screen snapshot held was built, Unix time (the newest over the live workers); "
+    "When the screen snapshot each live worker holds was built, Unix time (0: none yet); "
     "its age is time() minus this.",
-    multiprocess_mode="livemax",
+    multiprocess_mode="liveall",
     registry=REGISTRY,
 )
 SNAPSHOT_BUILD = Histogram(
@@ -118,7 +120,6 @@ class SharedCounter:
         self.name, self.documentation, self.labelnames = name, documentation, labelnames
         # Not on REGISTRY: the scrape asks this counter which of its two homes to read.
         self.local = Counter(name, documentation, labelnames, registry=None)
-        self._warned_at = -1e9
 
     @property
     def key(self) -> str:
@@ -135,10 +136,7 @@ class SharedCounter:
         try:
             shared_redis.client().hincrby(self.key, json.dumps(values), 1)
         except Exception as exc:  # noqa: BLE001 - a lost count, never a failed task
-            now = time.monotonic()
-            if now - self._warned_at >= WARN_EVERY_SECONDS:
-                self._warned_at = now
-                logger.warning("metric %s not counted: %s: %s", self.name, type(exc).__name__, exc)
+            _warn(f"metric {self.name} not counted", exc)
 
     def collect(self) -> Iterator[Metric]:
         if not shared_redis.available():
@@ -180,9 +178,7 @@ class _ClusterCollector:
             try:
                 yield from counter.collect()
             except Exception as exc:  # noqa: BLE001 - Redis down: the scrape still answers
-                logger.warning(
-                    "metric %s unreadable: %s: %s", counter.name, type(exc).__name__, exc
-                )
+                _warn(f"metric {counter.name} unreadable", exc)
         yield from _breakers()
 
 
@@ -196,12 +192,16 @@ def _breakers() -> Iterator[Metric]:
         "Each provider endpoint's circuit breaker: 1 for its current state, 0 for the others.",
         labels=("provider", "endpoint", "state"),
     )
+    if shared_redis.available():
+        # The cache ignores Redis errors (a breaker would then read as closed): ask Redis.
+        try:
+            shared_redis.client().ping()
+        except Exception as exc:  # noqa: BLE001 - unknown, so not shown (never "closed")
+            _warn("provider circuit states unreadable", exc)
+            return
     provider = settings.MARKET_DATA_PROVIDER
     for endpoint in ENDPOINTS:
-        try:
-            current = CircuitBreaker(provider, endpoint).state().state
-        except Exception:  # noqa: BLE001 - the cache is down: the state is unknown, not closed
-            continue
+        current = CircuitBreaker(provider, endpoint).state().state
         for state in STATES:
             family.add_metric([provider, endpoint, state], 1.0 if state == current else 0.0)
     yield family
@@ -213,22 +213,46 @@ class _InProcess:
 
 
 def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
-def registry() -> CollectorRegistry:
-    """A registry of everything ``/metrics`` shows, collected afresh at each scrape."""
-    scrape = CollectorRegistry(auto_describe=False)
-    if multiprocess_dir():
-        multiprocess.MultiProcessCollector(scrape)
-    else:
-        scrape.register(_InProcess())
-    scrape.register(_ClusterCollector())
-    return scrape
+    """gunicorn's metrics directory, in its workers; None in any other process."""
+    return metrics_dir.current()
 
 
 def collect() -> list[Metric]:
-    return list(registry().collect())
+    """Everything ``/metrics`` shows, collected afresh: every worker's figures, summed."""
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(_ClusterCollector())
+    directory = multiprocess_dir()
+    if directory is None:
+        scrape.register(_InProcess())
+        return list(scrape.collect())
+    multiprocess.MultiProcessCollector(scrape, path=directory)
+    with metrics_dir.locked(directory, exclusive=False):  # not while a dead worker is folded
+        return list(scrape.collect())
+
+
+class _Collected:
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Metric]:
+        return self.families
+
+
+def exposition(accept: str) -> tuple[bytes, str]:
+    """The body and content type of a scrape: Prometheus text, or OpenMetrics if asked."""
+    encode, content_type = choose_encoder(accept)
+    return encode(_Collected(collect())), content_type
+
+
+def _warn(what: str, exc: Exception) -> None:
+    """One warning a minute per kind of failure: a Redis outage is not a log flood."""
+    now = time.monotonic()
+    if now - _warned_at.get(what, -1e9) >= WARN_EVERY_SECONDS:
+        _warned_at[what] = now
+        logger.warning("%s: %s: %s", what, type(exc).__name__, exc)
+
+
+_warned_at: dict[str, float] = {}
 
 
 # --- recording -----------------------------------------------------------------------
@@ -238,7 +262,11 @@ def route_of(request) -> str:
     """The route template that matched (``/api/stocks/<ticker>/``), never the raw path."""
     match = getattr(request, "resolver_match", None)
     route = getattr(match, "route", None)
-    return template(route) if route else UNMATCHED
+    if route:
+        return template(route)
+    from django.conf import settings
+
+    return STATIC if request.path.startswith(settings.STATIC_URL) else UNMATCHED
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
@@ -279,20 +307,39 @@ def _group_end(text: str, start: int) -> int:
     return index
 
 
+# Recording never fails what it records (a request, a build): a metrics directory removed
+# under a worker costs figures, not answers.
+
+
+def request_started() -> None:
+    try:
+        IN_FLIGHT.inc()
+    except Exception as exc:  # noqa: BLE001
+        _warn("request not counted", exc)
+
+
 def record_request(request, status: int, seconds: float, queries: int) -> None:
-    route = route_of(request)
-    method = request.method if request.method in METHODS else "other"
-    REQUESTS.labels(route, method, str(status)).inc()
-    LATENCY.labels(route, method).observe(seconds)
-    QUERIES.labels(route).observe(queries)
+    """A request answered (after ``request_started``)."""
+    try:
+        IN_FLIGHT.dec()
+        route = route_of(request)
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(route, method, str(status)).inc()
+        LATENCY.labels(route, method).observe(seconds)
+        QUERIES.labels(route).observe(queries)
+    except Exception as exc:  # noqa: BLE001
+        _warn("request not counted", exc)
 
 
 def record_snapshot(snapshot, *, built: bool) -> None:
     """A snapshot is now held by this process (``built``: read from the database here)."""
-    SNAPSHOT_VERSION.set(snapshot.version or 0)
-    SNAPSHOT_BUILT.set(snapshot.built_at)
-    if built:
-        SNAPSHOT_BUILD.observe(snapshot.built_in)
+    try:
+        SNAPSHOT_VERSION.set(snapshot.version or 0)
+        SNAPSHOT_BUILT.set(snapshot.built_at)
+        if built:
+            SNAPSHOT_BUILD.observe(snapshot.built_in)
+    except Exception as exc:  # noqa: BLE001
+        _warn("screen snapshot not counted", exc)
 
 
 # --- reading (the operator views) ----------------------------------------------------
@@ -363,12 +410,12 @@ def by_route(families: Iterable[Metric]) -> list[RouteFigures]:
     ]
 
 
-def gauge_value(families: Iterable[Metric], gauge: Gauge) -> float | None:
+def gauge_values(families: Iterable[Metric], gauge: Gauge) -> list[float]:
+    """The gauge's values: one, or one per live worker (``liveall`` under gunicorn)."""
     for family in families:
         if family.name == gauge._name:
-            values = [sample.value for sample in family.samples]
-            return max(values) if values else None
-    return None
+            return [sample.value for sample in family.samples]
+    return []
 
 
 def clear() -> None:

@@ -89,12 +89,9 @@ class RequestMetricsMiddleware:
                         "slow query (%.0f ms) on %s: %s", elapsed, request.path, sql[:500]
                     )
 
-        metrics.IN_FLIGHT.inc()
-        try:
-            with connection.execute_wrapper(timed):
-                response = self.get_response(request)
-        finally:
-            metrics.IN_FLIGHT.dec()
+        metrics.request_started()
+        with connection.execute_wrapper(timed):
+            response = self.get_response(request)
         metrics.record_request(
             request, response.status_code, time.perf_counter() - started, queries
         )

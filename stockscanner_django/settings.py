@@ -23,6 +23,7 @@ from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.core import RESERVED_ATTRS
 
+from stocks import metrics_dir
 from stocks.providers import PROVIDERS
 from stocks.redis_breaker import connection_class
 
@@ -595,17 +596,11 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from None
-# prometheus-client's multiprocess mode: every gunicorn worker writes its figures to files
-# here and /metrics sums them. gunicorn.conf.py sets it to a fresh directory of its own;
-# unset (runserver, manage.py, Celery), the figures are the process's own.
-if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    if not _metrics_dir:
-        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # empty is unset (prometheus-client disagrees)
-    elif not (os.path.isdir(_metrics_dir) and os.access(_metrics_dir, os.W_OK)):
-        raise ImproperlyConfigured(
-            f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir!r} is not a writable directory."
-        )
+# prometheus-client's multiprocess mode is gunicorn's alone (gunicorn.conf.py, METRICS_DIR):
+# a PROMETHEUS_MULTIPROC_DIR another process inherits (a Celery worker, manage.py) is dropped
+# before prometheus-client reads it, so that process's figures never join the server's.
+if metrics_dir.current() is None:
+    os.environ.pop(metrics_dir.VARIABLE, None)
 
 # gunicorn reads these too (gunicorn.conf.py); /system/memory/ reports them.
 GUNICORN = {

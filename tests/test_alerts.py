@@ -202,3 +202,64 @@ def views_line(which: str) -> int:
     source, start = inspect.getsourcelines(failing)
     bug = f'raise RuntimeError("the {which} bug")'
     return start + next(n for n, text in enumerate(source) if bug in text)
+
+
+def test_two_database_bugs__two_mails(inbox, monkeypatch, settings):
+    """Every query passes through the metrics wrapper: a signature must name the bug's line,
+    not that plumbing, or one database bug would mute every other."""
+    from django.db import connection
+
+    settings.ERROR_EMAIL_INTERVAL = 600
+
+    def first(self, request, *args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM stocks_stock")
+
+    def second(self, request, *args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT also_missing FROM stocks_stock")
+
+    monkeypatch.setattr(views.StockViewSet, "list", first)
+    fail(2)
+    monkeypatch.setattr(views.StockViewSet, "list", second)
+    fail(2)
+    assert len(inbox.messages) == 2
+    signatures = [line for body in inbox.bodies() for line in body.splitlines()
+                  if line.startswith("Error signature:")]  # fmt: skip
+    assert len(set(signatures)) == 2
+    assert all("tests/test_alerts.py" in line for line in signatures), signatures
+
+
+def test_smtp_down__the_turn_is_given_back(inbox, monkeypatch, settings):
+    """A mail that could not be sent does not spend the interval: the next error is mailed,
+    counting the one that was not."""
+    settings.ERROR_EMAIL_INTERVAL = 600
+    failing(monkeypatch)
+    port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 1  # refused
+    fail(1)
+    settings.EMAIL_PORT = port
+    fail(1)
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"].endswith("(+1 more)")
+
+
+@pytest.mark.services
+def test_with_redis__concurrent_errors_one_mail(inbox, monkeypatch, settings, redis_url):
+    """Eight threads failing at once (as many workers would): one mail, the rest counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import cache
+
+    settings.CACHES = redis_cache_settings(redis_url)
+    settings.ERROR_EMAIL_INTERVAL = 600
+    sig = "RuntimeError at somewhere.py:1 in f"
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: alerts.admit(sig), range(40)))
+        assert answers.count(0) == 1
+        assert answers.count(None) == 39
+        cache.delete(alerts._keys(sig)[0])  # the interval is over
+        assert alerts.admit(sig) == 39
+    finally:
+        cache.delete_pattern("*")

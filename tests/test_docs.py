@@ -112,8 +112,15 @@ def test_schema__page_and_page_size_start_at_one(api):
     schema = yaml.safe_load(api.get("/api/schema/").content)
     list_path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks")
     parameters = {p["name"]: p for p in schema["paths"][list_path]["get"]["parameters"]}
-    assert parameters["page"]["schema"]["minimum"] == 1
-    assert parameters["page_size"]["schema"]["minimum"] == 1
+    assert _value_schema(parameters["page"]["schema"])["minimum"] == 1
+    assert _value_schema(parameters["page_size"]["schema"])["minimum"] == 1
+
+
+def _value_schema(schema: dict) -> dict:
+    """An optional parameter's schema is its value's, or blank (its default): the value's."""
+    value, blank = schema["anyOf"]
+    assert blank == {"type": "string", "pattern": "^\\s*$"}
+    return value
 
 
 def test_schema__generates_without_warnings():
@@ -127,10 +134,16 @@ def test_schema__screen_parameters_carry_their_bounds(api):
     """The registry's bounds reach the schema: RSI 0-100, digit limits, the tickers cap."""
     schema = yaml.safe_load(api.get("/api/schema/").content)
     list_path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks")
-    parameters = {p["name"]: p["schema"] for p in schema["paths"][list_path]["get"]["parameters"]}
+    parameters = {
+        p["name"]: _value_schema(p["schema"])
+        for p in schema["paths"][list_path]["get"]["parameters"]
+        if "anyOf" in p["schema"]
+    }
 
     assert (parameters["rsi_min"]["minimum"], parameters["rsi_max"]["maximum"]) == (0, 100)
-    assert parameters["price_min"]["exclusiveMaximum"] == 10**18
+    price = parameters["price_min"]
+    assert (price["minimum"], price["maximum"]) == (-(10**18), 10**18)
+    assert price["exclusiveMinimum"] is price["exclusiveMaximum"] is True
     assert parameters["tickers"]["maxLength"] >= 500 * 17
     assert set(parameters["ordering"]["enum"]) >= {"price", "-price", "name", "-ticker"}
 

@@ -125,19 +125,17 @@ def test_metrics__allowed_networks(api, settings, networks, address, allowed):
     assert response.status_code == (200 if allowed else 401)
 
 
-def test_metrics__behind_proxies_the_forwarded_address_counts_not_what_a_client_wrote(
-    api, settings
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_metrics__the_network_is_the_connecting_address_never_x_forwarded_for(
+    api, settings, trusted_proxies
 ):
     import ipaddress
 
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = trusted_proxies
     settings.METRICS_ALLOWED_NETWORKS = (ipaddress.ip_network("10.0.0.0/8"),)
-    # The client wrote 10.9.9.9 itself; the proxy appended the address it saw.
-    spoofed = api.get(
-        "/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.9.9.9, 192.0.2.5"
-    )
-    assert spoofed.status_code == 401
-    inside = api.get("/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.4.4.4")
+    outside = api.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="10.4.4.4")
+    assert outside.status_code == 401
+    inside = api.get("/metrics", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert inside.status_code == 200
 
 
@@ -366,6 +364,30 @@ def test_shared_counters__clear_cache_resets_them(redis_url, settings, scraper):
 
 
 @pytest.mark.services
+def test_circuit_state__absent_not_closed_while_redis_is_down(settings, scraper, caplog):
+    """The cache ignores Redis errors, so every breaker would read closed: none is shown."""
+    from .support.redis import CLOSED_PORT_REDIS_URL
+
+    settings.CACHES = redis_cache_settings(CLOSED_PORT_REDIS_URL)
+    samples = scrape(scraper)
+    assert not [key for key in samples if key[0] == "stockscanner_provider_circuit_state"]
+    assert "provider circuit states unreadable" in caplog.text
+
+
+def test_static_files__counted_as_static_not_unmatched(api, scraper):
+    from django.conf import settings
+
+    response = api.get(
+        f"{settings.STATIC_URL}drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+    )
+    assert response.status_code == 200
+    response.close()
+    samples = scrape(scraper)
+    total = "stockscanner_http_requests_total"
+    assert value(samples, total, route="(static)", method="GET", status="200") == 1
+
+
+@pytest.mark.services
 def test_shared_counters__redis_down_loses_the_count_not_the_task(settings, scraper, caplog):
     from .support.redis import CLOSED_PORT_REDIS_URL
 
@@ -460,14 +482,16 @@ def test_health_metrics__snapshot_age(api, operator, settings):
     StockFactory()
     assert api.get("/api/stocks/").status_code == 200
     snapshot = operator.get("/health/metrics/").json()["screen_snapshot"]
-    assert snapshot["version"] == snapshots.held().version
-    assert 0 <= snapshot["age_seconds"] < 60
+    assert snapshot["workers_holding_one"] == 1
+    assert snapshot["oldest_version"] == snapshot["newest_version"] == snapshots.held().version
+    assert 0 <= snapshot["oldest_age_seconds"] < 60
 
 
 def test_health_metrics__no_snapshot(operator, settings):
     settings.SCREEN_ENGINE = "sql"
     assert operator.get("/health/metrics/").json()["screen_snapshot"] == {
-        "version": None, "age_seconds": None,
+        "workers_holding_one": 0, "oldest_version": None, "newest_version": None,
+        "oldest_age_seconds": None,
     }  # fmt: skip
 
 

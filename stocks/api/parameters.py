@@ -9,6 +9,7 @@ values (every bad one named in one 400), ``schema`` documents them with their re
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import QueryDict
-from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
@@ -26,9 +26,19 @@ from rest_framework.exceptions import ValidationError
 from ..screen import fields as registry
 from ..screen.fields import FILTERS, Invalid, Op
 from ..screen.paging import CURSOR_PARAM
-from ..screen.params import MAX_TICKERS_LENGTH
+from ..screen.params import MAX_TICKERS_LENGTH, blank
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
+# An optional parameter sent empty or blank (``kind=``, a form's untouched field) is the same
+# as not sent: the schema says so beside each value's own schema.
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+
+
+def or_blank(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema``, or an empty or blank value (which means the default)."""
+    return {"anyOf": [schema, BLANK]}
+
+
 # No number a client sends has more whole digits than this allows (the columns' bound).
 _LARGEST = 10 ** (registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES)
 
@@ -57,8 +67,9 @@ class Param:
             if value is not None:
                 schema[key] = value
         return OpenApiParameter(
-            self.name, schema, required=self.required, description=self.description
-        )
+            self.name, schema if self.required else or_blank(schema), required=self.required,
+            description=self.description,
+        )  # fmt: skip
 
 
 _SCHEMA_TYPES = {
@@ -84,7 +95,7 @@ def _text(max_length: int) -> Callable[[str], str]:
 
 def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        text = raw.strip()
+        text = raw  # as the schema's integer: no white space around it
         digits = text.removeprefix("-")
         if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
             raise Invalid("A valid integer is required.")
@@ -107,16 +118,18 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # RFC 3339 full-date, the schema's "date"
+
+
 def _date(raw: str) -> date:
     try:
-        value = parse_date(raw.strip()) if len(raw) <= 10 else None
+        return date.fromisoformat(raw) if _FULL_DATE.fullmatch(raw) else _wrong_date()
     except ValueError:
-        value = None
-    if value is None:
-        raise Invalid("Date has wrong format. Use YYYY-MM-DD.")
-    if value < date(1900, 1, 1):
-        raise Invalid("Must be 1900-01-01 or later.")
-    return value
+        return _wrong_date()
+
+
+def _wrong_date():
+    raise Invalid("Date has wrong format. Use YYYY-MM-DD.")
 
 
 class Params:
@@ -131,7 +144,7 @@ class Params:
         errors: dict[str, list[str]] = {}
         for param in self.params:
             raw = query.get(param.name)
-            if raw is None or (raw == "" and not param.required):
+            if raw is None or (blank(raw) and not param.required):
                 if param.required:
                     errors[param.name] = ["This field is required."]
                 elif param.default is not None:
@@ -174,21 +187,19 @@ PERIODS = ("1m", "3m", "6m", "1y", "5y", "max")
 
 
 def _history_check(values: dict) -> None:
-    if "period" in values and ("start" in values or "end" in values):
-        raise ValidationError({"non_field_errors": ["Give either period or start/end, not both."]})
-    start, end = values.get("start"), values.get("end")
-    if start and end and start > end:
-        raise ValidationError({"start": ["Must not be after end."]})
-    if "period" not in values and not start and not end:
+    # Any combination of bounds is a window (stocks.history.window); none is the last year.
+    if not values.keys() & {"period", "start", "end"}:
         values["period"] = "1y"
 
 
 HISTORY = Params(
     Param("interval", _choice(INTERVALS), "Bar size", default="1d", enum=INTERVALS),
     Param("period", _choice(PERIODS),
-          "Span ending today (default 1y); not together with start/end", enum=PERIODS),
-    Param("start", _date, "First day (YYYY-MM-DD), instead of period", OpenApiTypes.DATE),
-    Param("end", _date, "Last day (YYYY-MM-DD), instead of period", OpenApiTypes.DATE),
+          "Span ending at end, else today (default 1y when no start or end is given)",
+          enum=PERIODS),
+    Param("start", _date, "First day (YYYY-MM-DD); with period, the later start holds",
+          OpenApiTypes.DATE),
+    Param("end", _date, "Last day (YYYY-MM-DD); after start, or no bars", OpenApiTypes.DATE),
     check=_history_check,
 )  # fmt: skip
 
@@ -200,7 +211,9 @@ def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
     schema: dict[str, Any]
     if flt.op in _DIGITS:
         # The digit limits as bounds; a value's own scale (RSI 0-100) where it has one.
-        schema = {"type": "number", "exclusiveMinimum": -_LARGEST, "exclusiveMaximum": _LARGEST}
+        # (OpenAPI 3.0: an exclusive bound is the bound plus a flag.)
+        schema = {"type": "number", "minimum": -_LARGEST, "exclusiveMinimum": True,
+                  "maximum": _LARGEST, "exclusiveMaximum": True}  # fmt: skip
         if flt.minimum is not None:
             schema["minimum"] = float(flt.minimum)
             del schema["exclusiveMinimum"]
@@ -226,7 +239,7 @@ def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
         column = registry.BY_NAME[flt.field].column
         schema = {"type": "string", "maxLength": Stock._meta.get_field(column).max_length}
         description = flt.description
-    return OpenApiParameter(flt.param, schema, description=description)
+    return OpenApiParameter(flt.param, or_blank(schema), description=description)
 
 
 def screen_parameters() -> list[OpenApiParameter]:
@@ -235,9 +248,7 @@ def screen_parameters() -> list[OpenApiParameter]:
         *(_filter_parameter(flt) for flt in FILTERS.values()),
         OpenApiParameter(
             "ordering",
-            OpenApiTypes.STR,
-            enum=orderings,
-            default=registry.DEFAULT_ORDERING,
+            or_blank({"type": "string", "enum": orderings, "default": registry.DEFAULT_ORDERING}),
             description="Sort field, '-' for descending; nulls last, ties break on ticker",
         ),
         OpenApiParameter(
@@ -247,11 +258,13 @@ def screen_parameters() -> list[OpenApiParameter]:
             + ", ".join(registry.LIST_FIELDS),
         ),
         OpenApiParameter(
-            "page", {"type": "integer", "minimum": 1}, description="Page number (page mode)"
+            "page",
+            or_blank({"type": "integer", "minimum": 1}),
+            description="Page number (page mode)",
         ),
         OpenApiParameter(
             "page_size",
-            {"type": "integer", "minimum": 1, "default": settings.API_PAGE_SIZE},
+            or_blank({"type": "integer", "minimum": 1, "default": settings.API_PAGE_SIZE}),
             description=f"Rows per page; larger values are served at {settings.API_MAX_PAGE_SIZE}.",
         ),
         OpenApiParameter(

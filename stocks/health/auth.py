@@ -7,7 +7,7 @@ import hmac
 from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
 
-from ..access.clients import client_address, parse_address
+from ..access.clients import parse_address
 
 
 class HealthOperator:
@@ -50,8 +50,10 @@ class IsOperator(permissions.BasePermission):
 def metrics_refusal(request) -> tuple[str, str] | None:
     """
     Why ``request`` may not read /metrics, as (error code, message), or None when it may:
-    ``Authorization: Bearer <METRICS_TOKEN>``, or an address on ``METRICS_ALLOWED_NETWORKS``
-    (behind ``TRUSTED_PROXY_COUNT`` proxies, the client's as they saw it). Both empty: closed.
+    ``Authorization: Bearer <METRICS_TOKEN>``, or a connection from ``METRICS_ALLOWED_NETWORKS``.
+    The network is the connecting peer's (``REMOTE_ADDR``), never ``X-Forwarded-For``: Prometheus
+    scrapes each instance directly, and whoever reaches an instance's port could write that
+    header. Both empty: closed.
     """
     header = authentication.get_authorization_header(request).split()
     if header and header[0].lower() == b"bearer":
@@ -59,7 +61,7 @@ def metrics_refusal(request) -> tuple[str, str] | None:
         if len(header) == 2 and expected and hmac.compare_digest(header[1], expected):
             return None
         return "authentication_failed", "Invalid metrics token."
-    address = parse_address(client_address(request))
+    address = parse_address(request.META.get("REMOTE_ADDR", ""))
     if address is not None and any(address in net for net in settings.METRICS_ALLOWED_NETWORKS):
         return None
     return "not_authenticated", "/metrics needs the metrics token or an allowed network."

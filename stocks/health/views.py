@@ -16,7 +16,6 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
-from prometheus_client.exposition import choose_encoder
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -84,8 +83,8 @@ def prometheus(request):
         response = JsonResponse(error_body(401, code, message, request=request), status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    response = HttpResponse(encode(metrics.registry()), content_type=content_type)
+    body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+    response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -144,14 +143,19 @@ class MetricsView(OperatorView):
 
     def get(self, request):
         families = metrics.collect()
-        built_at = metrics.gauge_value(families, metrics.SNAPSHOT_BUILT)
+        (in_flight,) = metrics.gauge_values(families, metrics.IN_FLIGHT)
+        versions = [v for v in metrics.gauge_values(families, metrics.SNAPSHOT_VERSION) if v]
+        built = [t for t in metrics.gauge_values(families, metrics.SNAPSHOT_BUILT) if t]
         return Response(
             {
                 "scope": _scope(),
-                "in_flight": metrics.gauge_value(families, metrics.IN_FLIGHT),
+                "in_flight": in_flight,
+                # The oldest a worker holds: one stuck on an old version shows here.
                 "screen_snapshot": {
-                    "version": metrics.gauge_value(families, metrics.SNAPSHOT_VERSION) or None,
-                    "age_seconds": round(time.time() - built_at, 1) if built_at else None,
+                    "workers_holding_one": len(versions),
+                    "oldest_version": int(min(versions)) if versions else None,
+                    "newest_version": int(max(versions)) if versions else None,
+                    "oldest_age_seconds": round(time.time() - min(built), 1) if built else None,
                 },
                 "endpoints": _endpoints(families),
             }

@@ -34,6 +34,7 @@ from rest_framework import exceptions
 from .. import data_version
 from ..errors import InvalidParameter
 from .fields import BY_NAME, Kind, SortKey
+from .params import blank
 
 CURSOR_PARAM = "cursor"
 # Ours stay under 1.5 KB (a 200-character non-ASCII name, escaped, is the longest); a
@@ -45,7 +46,7 @@ _INT64 = 2**63 - 1
 
 def _positive_int(params, name: str, default: int) -> int:
     raw = params.get(name)
-    if raw in (None, ""):
+    if blank(raw):
         return default
     # isdigit() alone admits "²" and 5000-digit strings, both of which int() refuses.
     digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else ""

@@ -26,6 +26,23 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 _WHOLE_DIGITS = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
 # The longest ``tickers`` value worth parsing: 500 tickers of 16 characters and commas.
 MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
+# What counts as white space around a value, and as a blank value (no filter, the default):
+# exactly the characters of \s in the JSON Schema (ECMA-262) regular expressions the OpenAPI
+# schema states it with (``stocks.api.parameters.BLANK``), so the schema and the parser agree.
+WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000\ufeff")
+)
+
+
+def trimmed(text: str) -> str:
+    return text.strip(WHITESPACE)
+
+
+def blank(text: str | None) -> bool:
+    """Not given, empty, or only white space: the parameter's default."""
+    return text is None or not trimmed(text)
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class ScreenQuery:
 
 def _decimal(text: str, flt: Filter) -> Decimal:
     try:
-        value = Decimal(text.strip())
+        value = Decimal(trimmed(text))
     except InvalidOperation:
         raise Invalid("Enter a number.") from None
     if not value.is_finite():
@@ -69,7 +86,7 @@ def _decimal(text: str, flt: Filter) -> Decimal:
 
 
 def _boolean(text: str, flt: Filter) -> bool:
-    word = text.strip().lower()
+    word = trimmed(text).lower()
     if word in _TRUE:
         return True
     if word in _FALSE:
@@ -78,7 +95,7 @@ def _boolean(text: str, flt: Filter) -> bool:
 
 
 def _near(text: str, flt: Filter) -> Decimal:
-    word = text.strip().lower()
+    word = trimmed(text).lower()
     # "1" is a percent here (within 1%), not a boolean: only the words mean "within 5%".
     if word in _TRUE and not word.isdigit():
         return Decimal(5)
@@ -86,7 +103,7 @@ def _near(text: str, flt: Filter) -> Decimal:
 
 
 def _string(text: str, flt: Filter) -> str:
-    text = text.strip()
+    text = trimmed(text)
     if "\x00" in text:
         raise Invalid("Null characters are not allowed.")
     if flt.max_length is not None and len(text) > flt.max_length:
@@ -97,7 +114,7 @@ def _string(text: str, flt: Filter) -> str:
 def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
     if len(text) > MAX_TICKERS_LENGTH:
         raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
-    raw = [part for part in (p.strip() for p in text.split(",")) if part]
+    raw = [part for part in map(trimmed, text.split(",")) if part]
     if len(raw) > registry.MAX_TICKERS:
         raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
     tickers = []
@@ -136,13 +153,13 @@ def compiled() -> tuple[tuple[str, Filter, Callable[[str, Filter], Any]], ...]:
 
 
 def parse_ordering(raw: str | None) -> SortKey:
-    return SortKey.parse(raw or registry.DEFAULT_ORDERING)
+    return SortKey.parse(registry.DEFAULT_ORDERING if blank(raw) else raw)
 
 
 def parse_fields(raw: str | None) -> tuple[str, ...] | None:
-    if raw is None or not raw.strip():
+    if blank(raw):
         return None
-    names = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
+    names = tuple(dict.fromkeys(f for f in map(trimmed, raw.split(",")) if f))
     unknown = [name for name in names if name not in LIST_FIELDS]
     if unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:10])
@@ -157,7 +174,7 @@ def parse_screen(params: Mapping[str, str]) -> ScreenQuery:
     criteria: list[tuple[str, Any]] = []
     for param, flt, parse in compiled():
         text = params.get(param)
-        if text is None or not text.strip():  # an empty value means no filter
+        if blank(text):  # an empty value means no filter
             continue
         try:
             criteria.append((param, parse(text, flt)))

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,3 +91,104 @@ def test_two_workers__every_scrape_shows_the_sum(tmp_path):
         ]
         assert in_flight == [1.0]  # the scrape; nothing left over from the dead worker
     assert "Traceback" not in app.log_path.read_text()
+
+
+def _db_files(directory) -> list[str]:
+    return sorted(p.name for p in directory.glob("*.db"))
+
+
+def test_recycled_workers__folded_into_one_archive_the_totals_exact(tmp_path):
+    """Each recycled worker's files are merged into one archive per kind: a scrape reads a
+    few files however many workers came and went, and no request is lost or counted twice."""
+    directory = tmp_path / "metrics"
+    with live_app(tmp_path, workers=2, GUNICORN_THREADS="1", METRICS_TOKEN=TOKEN,
+                  METRICS_DIR=str(directory), GUNICORN_MAX_REQUESTS="7",
+                  GUNICORN_MAX_REQUESTS_JITTER="0") as app:  # fmt: skip
+        for _ in range(70):
+            assert call(app.port, "/health/ready/")[0] == 200
+        time.sleep(1)  # the last recycled workers' exits handled
+        counted = requests_counted(app.port, "/health/ready/")
+        files = _db_files(directory)
+    assert counted == 70
+    assert "counter_archive.db" in files and "histogram_archive.db" in files
+    live = [name for name in files if "archive" not in name]
+    # Two live workers' files (counter, histogram, gauges); ~10 recycled ones folded away.
+    assert len(live) <= 2 * 6, files
+    assert "Traceback" not in app.log_path.read_text()
+
+
+def test_the_directory_removed_under_the_workers__answers_not_500s(tmp_path):
+    """A temp cleaner removes the directory: figures are lost, never answers."""
+    import shutil
+
+    directory = tmp_path / "metrics"
+    with live_app(tmp_path, workers=1, GUNICORN_THREADS="1", METRICS_TOKEN=TOKEN,
+                  METRICS_DIR=str(directory), GUNICORN_MAX_REQUESTS="3",
+                  GUNICORN_MAX_REQUESTS_JITTER="0") as app:  # fmt: skip
+        shutil.rmtree(directory)
+        statuses = [call(app.port, path)[0] for _ in range(4)
+                    for path in ("/health/live/", "/api/stocks/", "/metrics")]  # fmt: skip
+    assert set(statuses) == {200}, statuses
+
+
+def test_reload__keeps_the_totals(tmp_path):
+    """HUP re-reads gunicorn.conf.py and replaces the workers: the counts stay."""
+    with live_app(tmp_path, workers=2, GUNICORN_THREADS="1", METRICS_TOKEN=TOKEN) as app:
+        for _ in range(20):
+            call(app.port, "/health/ready/")
+        before = requests_counted(app.port, "/health/ready/")
+        os.kill(_master_pid(app), signal.SIGHUP)
+        time.sleep(2)
+        after = requests_counted(app.port, "/health/ready/")
+        log = app.log_path.read_text()
+    assert "Hang up" in log  # the reload happened
+    assert before == 20
+    assert after == 20
+
+
+def _master_pid(app) -> int:
+    import re
+
+    text = app.log_path.read_text()
+    return int(re.search(r"Listening at: .*? \((\d+)\)", text).group(1))
+
+
+def test_an_inherited_metrics_directory_is_not_used_outside_gunicorn(tmp_path):
+    """manage.py (or a Celery worker) given PROMETHEUS_MULTIPROC_DIR keeps its figures to
+    itself: nothing written there, nothing refused."""
+    import subprocess
+    import sys
+
+    from ..support.live import BASE_DIR
+
+    directory = tmp_path / "inherited"
+    directory.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory),
+           "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from stocks import metrics; metrics.IN_FLIGHT.inc(); print(metrics.multiprocess_dir())"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "None"
+    assert list(directory.iterdir()) == []
+
+
+def test_a_temporary_directory_of_its_own__removed_at_exit(tmp_path):
+    from pathlib import Path
+
+    from ..support.live import Instance, app_env, free_port, prepare
+
+    port = free_port()
+    env = app_env(tmp_path, port, workers=1, METRICS_DIR="")  # unset: gunicorn makes one
+    prepare(env)
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("stockscanner-metrics-*"))
+    instance = Instance(env, port, tmp_path / "gunicorn.log").start()
+    try:
+        (directory,) = set(temp.glob("stockscanner-metrics-*")) - before
+        assert list(directory.glob("*.db"))  # the workers' files are there
+    finally:
+        assert instance.terminate() == 0
+    assert not directory.exists()

@@ -72,6 +72,9 @@ def app_env(tmp_path: Path, port: int, *, workers: int = 1, **env_vars) -> dict:
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": "4",
         "GUNICORN_MAX_REQUESTS": "0",
+        # The workers' metrics files, under the test's own directory (a killed gunicorn
+        # cannot remove a temporary one).
+        "METRICS_DIR": str(tmp_path / "metrics"),
         **env_vars,
     }
 
