@@ -323,12 +323,25 @@ def body_params(data) -> QueryDict:
     return params
 
 
+_SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True}
+
+
 def screen_body():
-    """The POST body's schema: the GET parameters as the properties of one object."""
+    """
+    The POST body's schema: the GET parameters as the properties of one object, each also
+    ``null`` (absent); any other member a string, number, boolean or null, ignored as an
+    unknown query parameter is.
+    """
     properties = {}
     for parameter in screen_parameters():
         schema = parameter.type if isinstance(parameter.type, dict) else {"type": "string"}
-        if parameter.name == "tickers":
+        if parameter.name in _LIST_PARAMS:  # a list of strings, or their comma-joined text
             schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-        properties[parameter.name] = {**schema, "description": parameter.description}
-    return {"application/json": {"type": "object", "properties": properties}}
+        properties[parameter.name] = {
+            **schema, "nullable": True, "description": parameter.description,
+        }  # fmt: skip
+    return {
+        "application/json": {
+            "type": "object", "properties": properties, "additionalProperties": _SCALAR,
+        }
+    }  # fmt: skip

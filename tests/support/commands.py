@@ -9,6 +9,13 @@ from types import SimpleNamespace
 from django.core.management import CommandError, call_command
 
 
+def output(*args: str, **options) -> SimpleNamespace:
+    """call_command, capturing stdout and stderr; its errors propagate (``pytest.raises``)."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err, **options)
+    return SimpleNamespace(out=out.getvalue(), err=err.getvalue())
+
+
 def run(*args: str) -> SimpleNamespace:
     """call_command, capturing stdout, stderr and the exit code it would end the process with."""
     out, err = io.StringIO(), io.StringIO()

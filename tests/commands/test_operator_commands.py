@@ -25,8 +25,8 @@ from stocks.health.status import mask_url
 from stocks.services import database_maintenance
 from stocks.services.database_maintenance import create_index
 
-from .support.commands import run, run_json
-from .support.redis import CLOSED_PORT_REDIS_URL
+from ..support.commands import run, run_json
+from ..support.redis import CLOSED_PORT_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 

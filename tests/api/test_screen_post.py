@@ -9,7 +9,7 @@ import pytest
 
 from stocks.screen.fields import MAX_TICKERS
 
-from .factories import StockFactory, make_key
+from ..factories import StockFactory, make_key
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from stocks.models import Stock
 from stocks.screen.fields import LIST_FIELDS, ORDERING_FIELDS
 
-from .factories import StockFactory
+from ..factories import StockFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -169,3 +169,22 @@ def test_every_route__the_trailing_slash_is_optional():
             assert regex == "api/", regex
             continue
         assert regex.endswith("/?$"), (name, regex)
+
+
+def test_schema__the_screen_body_as_the_view_reads_it(api, stock_factory):
+    """Each member may be null (absent); unknown members are scalars, ignored; fields and
+    tickers may be lists. What the schema allows, the view accepts."""
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks/screen")
+    body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert all(prop["nullable"] for prop in body["properties"].values())
+    assert body["additionalProperties"]["nullable"] is True
+    for name in ("tickers", "fields"):
+        assert {"type": "array", "items": {"type": "string"}} in body["properties"][name]["oneOf"]
+    stock_factory(ticker="AAPL")
+    accepted = api.post(
+        path, {"price_min": None, "unknown": 3, "fields": ["ticker", "price"]}, format="json"
+    )
+    assert accepted.status_code == 200, accepted.content
+    refused = api.post(path, {"unknown": {"nested": 1}}, format="json")
+    assert refused.status_code == 400

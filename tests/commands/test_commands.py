@@ -19,6 +19,8 @@ from stocks.models import PriceBar, SearchTerm, Stock
 from stocks.services.ingest import quantize
 from stocks.services.sample_data import HISTORY_DAYS, read_listings
 
+from ..support.commands import output
+
 pytestmark = pytest.mark.django_db
 
 GICS_SECTORS = {
@@ -33,13 +35,6 @@ INDICATORS = (
 QUOTE = (
     "price", "previous_close", "change", "change_percent", "volume", "quote_time", "market_cap",
 )  # fmt: skip
-
-
-def run(*args, **options) -> SimpleNamespace:
-    """call_command, capturing stdout and stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    call_command(*args, stdout=out, stderr=err, **options)
-    return SimpleNamespace(out=out.getvalue(), err=err.getvalue())
 
 
 def stock_rows() -> list[dict]:
@@ -106,7 +101,7 @@ def test_import_market_data__bars_import_and_recompute_indicators(tmp_path, acme
     """A good bars file is stored and the stock's indicators are recomputed."""
     path = write(tmp_path, "bars.csv", BARS_HEADER + "".join(bar_lines()))
 
-    result = run("import_market_data", path)
+    result = output("import_market_data", path)
 
     assert "Imported 25 bars row(s) for 1 stock(s)" in result.out
     assert result.err == ""
@@ -125,10 +120,10 @@ def test_import_market_data__bars_import_and_recompute_indicators(tmp_path, acme
 def test_import_market_data__twice_changes_nothing(tmp_path, acme):
     """Importing the same bars file again leaves the same rows."""
     path = write(tmp_path, "bars.csv", BARS_HEADER + "".join(bar_lines()))
-    run("import_market_data", path)
+    output("import_market_data", path)
     bars, stocks = list(PriceBar.objects.filter(stock=acme).values()), stock_rows()
 
-    run("import_market_data", path)
+    output("import_market_data", path)
 
     assert list(PriceBar.objects.filter(stock=acme).values()) == bars
     assert stock_rows() == stocks
@@ -138,7 +133,7 @@ def test_import_market_data__byte_order_mark_and_spaces(tmp_path, acme):
     """A UTF-8 BOM (as Excel writes) and spaces around values are accepted."""
     text = "\ufeff" + BARS_HEADER + " acme , 2020-03-02 , 10 , 11 , 9 , 10.5 , 100 \n"
     path = write(tmp_path, "bom.csv", text)
-    run("import_market_data", path)
+    output("import_market_data", path)
     assert PriceBar.objects.get(stock=acme).close == Decimal("10.5000")
 
 
@@ -150,7 +145,7 @@ def test_import_market_data__quotes(tmp_path, acme):
     )
     path = write(tmp_path, "quotes.csv", text)
 
-    result = run("import_market_data", path, "--kind", "quotes")
+    result = output("import_market_data", path, "--kind", "quotes")
 
     assert "Imported 1 quotes row(s) for 1 stock(s)" in result.out
     acme.refresh_from_db()
@@ -167,7 +162,7 @@ def test_import_market_data__share_class_spelling(tmp_path, stock_factory):
     stock = stock_factory(ticker="BRK.B", name="Berkshire Hathaway")
     path = write(tmp_path, "bars.csv", BARS_HEADER + "".join(bar_lines("BRK-B", count=3)))
 
-    run("import_market_data", path)
+    output("import_market_data", path)
 
     dates = PriceBar.objects.filter(stock=stock, date__lt=date(2021, 1, 1)).values_list(
         "date", flat=True
@@ -266,7 +261,7 @@ def test_import_market_data__standard_input_with_byte_order_mark(monkeypatch, ac
     data = ("\ufeff" + BARS_HEADER + "".join(bar_lines(count=3))).encode("utf-8")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="latin-1"))
 
-    result = run("import_market_data", "-")
+    result = output("import_market_data", "-")
 
     assert "Imported 3 bars row(s) for 1 stock(s) from -." in result.out
     assert PriceBar.objects.filter(stock=acme).count() == 3
@@ -277,7 +272,7 @@ def test_import_market_data__standard_input_not_utf8(monkeypatch, acme):
     data = (BARS_HEADER + "ACME,2020-03-02,1,2,1,2,3 # Nestlé\n").encode("latin-1")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="latin-1"))
     with pytest.raises(CommandError, match="- is not UTF-8 text"):
-        run("import_market_data", "-")
+        output("import_market_data", "-")
     _assert_nothing_written(acme)
 
 
@@ -355,7 +350,7 @@ def sample(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            result = run("load_sample_data")
+            result = output("load_sample_data")
             yield SimpleNamespace(
                 out=result.out,
                 now=now,
@@ -429,7 +424,7 @@ def test_load_sample_data__every_stock_has_indicators(sample):
 
 def test_load_sample_data__second_run_is_up_to_date(sample):
     """Loading again the same day says so and changes nothing."""
-    result = run("load_sample_data")
+    result = output("load_sample_data")
 
     assert f"Sample data up to date: {len(sample.stocks)} stocks." in result.out
     assert stock_rows() == sample.stocks
@@ -439,7 +434,7 @@ def test_load_sample_data__second_run_is_up_to_date(sample):
 
 def test_load_sample_data__forced_reload_changes_nothing(sample):
     """--force rewrites the sample through ingest; the data comes out identical."""
-    result = run("load_sample_data", "--force")
+    result = output("load_sample_data", "--force")
 
     assert "Loaded" in result.out
     assert stock_rows() == sample.stocks
@@ -449,7 +444,7 @@ def test_load_sample_data__forced_reload_changes_nothing(sample):
 
 def test_load_sample_data__synthetic_stocks(sample):
     """--synthetic N adds N generated stocks with a quote and indicators; twice is idempotent."""
-    result = run("load_sample_data", "--synthetic", "300")
+    result = output("load_sample_data", "--synthetic", "300")
 
     assert "Loaded 300 synthetic stocks." in result.out
     sample_tickers = {row["ticker"] for row in sample.stocks}
@@ -461,7 +456,7 @@ def test_load_sample_data__synthetic_stocks(sample):
     assert SearchTerm.objects.filter(stock__in=synthetic).values("stock").distinct().count() == 300
     after_first = stock_rows()
 
-    run("load_sample_data", "--synthetic", "300")
+    output("load_sample_data", "--synthetic", "300")
 
     assert stock_rows() == after_first
     assert bar_summary() == sample.bars
@@ -489,5 +484,5 @@ def test_load_sample_data__refreshes_planner_statistics(monkeypatch):
             "load_sample_data",
             lambda force, done=up_to_date: SampleLoad(stocks=3, bars=0, up_to_date=done),
         )
-        run("load_sample_data")
+        output("load_sample_data")
         assert refreshed == expected

@@ -15,7 +15,7 @@ from stocks import data_version
 from stocks.models import Stock
 from stocks.screen.paging import CursorExpired, seal
 
-from .factories import StockFactory
+from ..factories import StockFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from stocks.health import DEGRADED, DOWN, OK, HealthCheck, checks, run_checks
 from stocks.models import PriceBar, SearchTerm, Stock
 from stockscanner_django.celery import app as celery_app
 
-from .factories import PriceBarFactory, StockFactory
+from ..factories import PriceBarFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 

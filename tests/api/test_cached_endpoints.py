@@ -9,7 +9,7 @@ import pytest
 from stocks import caching
 from stocks.api import rendering
 
-from .factories import PriceBarFactory, StockFactory
+from ..factories import PriceBarFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 
