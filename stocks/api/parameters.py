@@ -26,7 +26,7 @@ from rest_framework.exceptions import ValidationError
 from ..screen import fields as registry
 from ..screen.fields import FILTERS, Invalid, Op
 from ..screen.paging import CURSOR_PARAM
-from ..screen.params import MAX_TICKERS_LENGTH, blank
+from ..screen.params import FALSE_WORDS, MAX_TICKERS_LENGTH, TRUE_WORDS, blank
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
 # An optional parameter sent empty or blank (``kind=``, a form's untouched field) is the same
@@ -207,6 +207,21 @@ HISTORY = Params(
 # --- the screen, from its registry --------------------------------------------------------
 
 
+def _words(words) -> dict[str, Any]:
+    """A string that is one of ``words`` in any case, white space around it allowed."""
+    spelled = (
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in word)
+        for word in sorted(words)
+    )
+    return {"type": "string", "pattern": rf"^\s*(?:{'|'.join(spelled)})\s*$"}
+
+
+def _list_of(names) -> dict[str, Any]:
+    """A comma-separated list of ``names`` (empty items and white space around them allowed)."""
+    one = "|".join(re.escape(name) for name in names)
+    return {"type": "string", "pattern": rf"^\s*(?:{one})?\s*(?:,\s*(?:{one})?\s*)*$"}
+
+
 def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
     schema: dict[str, Any]
     if flt.op in _DIGITS:
@@ -225,11 +240,11 @@ def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
             f"{flt.description}. At most {whole} digits before the point"
             f" and {registry.NUMBER_DECIMAL_PLACES} after."
         )
-        if flt.op is Op.PRICE_NEAR:
-            schema = {"oneOf": [schema, {"type": "string", "enum": ["true", "yes", "on"]}]}
+        if flt.op is Op.PRICE_NEAR:  # a word for 5: "1" is 1 percent here
+            schema = {"anyOf": [schema, _words(w for w in TRUE_WORDS if not w.isdigit())]}
     elif flt.op is Op.PRICE_ABOVE:
-        schema = {"type": "boolean"}
-        description = f"{flt.description} (true/false, 1/0, yes/no, on/off)"
+        schema = {"anyOf": [{"type": "boolean"}, _words(TRUE_WORDS | FALSE_WORDS)]}
+        description = f"{flt.description} (true/false, 1/0, yes/no, on/off, any case)"
     elif flt.op is Op.IN:
         schema = {"type": "string", "maxLength": MAX_TICKERS_LENGTH}
         description = flt.description
@@ -253,7 +268,7 @@ def screen_parameters() -> list[OpenApiParameter]:
         ),
         OpenApiParameter(
             "fields",
-            OpenApiTypes.STR,
+            or_blank(_list_of(registry.LIST_FIELDS)),
             description="Comma-separated sparse field set, from: "
             + ", ".join(registry.LIST_FIELDS),
         ),

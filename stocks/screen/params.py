@@ -21,8 +21,8 @@ from ..tickers import InvalidTicker, normalize_ticker
 from . import fields as registry
 from .fields import FILTERS, FRESHNESS_FIELDS, LIST_FIELDS, Filter, Invalid, Op, SortKey
 
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 _WHOLE_DIGITS = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
 # The longest ``tickers`` value worth parsing: 500 tickers of 16 characters and commas.
 MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
@@ -87,9 +87,9 @@ def _decimal(text: str, flt: Filter) -> Decimal:
 
 def _boolean(text: str, flt: Filter) -> bool:
     word = trimmed(text).lower()
-    if word in _TRUE:
+    if word in TRUE_WORDS:
         return True
-    if word in _FALSE:
+    if word in FALSE_WORDS:
         return False
     raise Invalid("Enter true or false.")
 
@@ -97,7 +97,7 @@ def _boolean(text: str, flt: Filter) -> bool:
 def _near(text: str, flt: Filter) -> Decimal:
     word = trimmed(text).lower()
     # "1" is a percent here (within 1%), not a boolean: only the words mean "within 5%".
-    if word in _TRUE and not word.isdigit():
+    if word in TRUE_WORDS and not word.isdigit():
         return Decimal(5)
     return _decimal(text, flt)
 

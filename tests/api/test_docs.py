@@ -188,3 +188,44 @@ def test_schema__the_screen_body_as_the_view_reads_it(api, stock_factory):
     assert accepted.status_code == 200, accepted.content
     refused = api.post(path, {"unknown": {"nested": 1}}, format="json")
     assert refused.status_code == 400
+
+
+def _screen_schema(api) -> dict:
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    path = next(p for p in schema["paths"] if p.rstrip("/?") == "/api/stocks")
+    return {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
+
+
+def _accepts(schema: dict, text: str) -> bool:
+    """Whether a query-string value matches the schema (its string alternatives)."""
+    import re
+
+    alternatives = schema.get("anyOf", [schema])
+    for alternative in alternatives:
+        if "anyOf" in alternative and _accepts(alternative, text):
+            return True
+        if alternative.get("type") == "boolean" and text in ("true", "false"):
+            return True
+        pattern = alternative.get("pattern")
+        if pattern is not None and re.search(pattern, text) is not None and "\n" not in text:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("param", "texts"),
+    [
+        ("above_sma50", ["true", "FALSE", " Yes", "0", "1 ", "on", "oFF", "", " ", "tru", "2",
+                         "yess", "t", "-1"]),
+        ("near_52w_high", ["true", "YES", "On", " ", "no", "false", "off"]),
+        ("fields", ["ticker", "ticker,price", " ticker , ,price ", "", ",", "nope",
+                    "ticker,nope", "TICKER", "ticker;price"]),
+    ],
+)  # fmt: skip
+def test_schema__patterns_say_what_the_parser_accepts(api, stock_factory, param, texts):
+    """For each value, the schema's verdict is the API's: 200 exactly when it matches."""
+    schema = _screen_schema(api)[param]
+    stock_factory()
+    for text in texts:
+        status = api.get("/api/stocks/", {param: text}).status_code
+        assert status == (200 if _accepts(schema, text) else 400), (param, text, status)
