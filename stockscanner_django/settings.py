@@ -35,6 +35,21 @@ env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV", default=False):
     environ.Env.read_env(BASE_DIR / ".env")
 
+
+def _number(name: str, cast: type, default: float):
+    """A numeric variable: unset or empty means the default; anything unreadable names itself."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    return value
+
+
 # ------------------------------------------------------------------------------
 # Core
 # ------------------------------------------------------------------------------
@@ -57,7 +72,7 @@ if PRODUCTION and DEBUG:
 
 # Proxies of ours in front of the app (nginx: 1). Only through them are X-Forwarded-For
 # (the client address: limits, lockouts) and X-Forwarded-Proto (https) believed.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = _number("TRUSTED_PROXY_COUNT", int, 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must not be negative.")
 ALLOWED_HOSTS = env.list(
@@ -124,8 +139,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_FAILURE_LIMIT = _number("AXES_FAILURE_LIMIT", int, 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_number("AXES_COOLOFF_MINUTES", int, 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_CLIENT_IP_CALLABLE = "stocks.access.clients.client_address"  # TRUSTED_PROXY_COUNT
 AXES_RESET_ON_SUCCESS = True
@@ -165,19 +180,19 @@ DATABASES = {
     ),
 }
 _db = DATABASES["default"]
-_db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+_db["CONN_MAX_AGE"] = _number("DATABASE_CONN_MAX_AGE", int, 60)
 _db["CONN_HEALTH_CHECKS"] = True
 # A dead database must fail fast, so /health/ can answer 503 in time for the load balancer.
-DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_CONNECT_TIMEOUT = _number("DATABASE_CONNECT_TIMEOUT", int, 3)
 # While the database is unreachable: safe requests are retried this many times, with
 # exponential backoff from DATABASE_RETRY_BACKOFF_SECONDS, then answered 503 + Retry-After.
-DATABASE_READ_RETRIES = env.int("DATABASE_READ_RETRIES", default=2)
-DATABASE_RETRY_BACKOFF_SECONDS = env.float("DATABASE_RETRY_BACKOFF_SECONDS", default=0.1)
-DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5)
+DATABASE_READ_RETRIES = _number("DATABASE_READ_RETRIES", int, 2)
+DATABASE_RETRY_BACKOFF_SECONDS = _number("DATABASE_RETRY_BACKOFF_SECONDS", float, 0.1)
+DATABASE_RETRY_AFTER_SECONDS = _number("DATABASE_RETRY_AFTER_SECONDS", int, 5)
 # A web request's round trip to a MySQL/PostgreSQL server is cut after this long (0: never),
 # and the process stops asking until the server answers a probe (stocks/database_guard.py).
 # Commands and Celery tasks are not bounded.
-DATABASE_QUERY_TIMEOUT_SECONDS = env.float("DATABASE_QUERY_TIMEOUT_SECONDS", default=1.0)
+DATABASE_QUERY_TIMEOUT_SECONDS = _number("DATABASE_QUERY_TIMEOUT_SECONDS", float, 1.0)
 if DATABASE_QUERY_TIMEOUT_SECONDS < 0:
     raise ImproperlyConfigured("DATABASE_QUERY_TIMEOUT_SECONDS must be 0 (off) or more.")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -211,7 +226,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 # Cache (and, later, throttle counters)
 # ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = _number("REDIS_SOCKET_TIMEOUT", float, 0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -243,20 +258,6 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
     }
-
-
-def _number(name: str, cast: type, default: float):
-    """A numeric variable: unset or empty means the default; anything unreadable names itself."""
-    raw = env.str(name, default="").strip()
-    if not raw:
-        return default
-    try:
-        value = cast(raw)
-    except ValueError:
-        value = None
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
-    return value
 
 
 # ------------------------------------------------------------------------------
@@ -305,8 +306,8 @@ if PROVIDER_REQUESTS_PER_MINUTE < 0:
     raise ImproperlyConfigured("PROVIDER_REQUESTS_PER_MINUTE must not be negative.")
 if not 0 <= LISTING_MAX_DEACTIVATED_SHARE <= 1:
     raise ImproperlyConfigured("LISTING_MAX_DEACTIVATED_SHARE must be between 0 and 1.")
-MARKET_DATA_REFRESH_SECONDS = env.int("MARKET_DATA_REFRESH_SECONDS", default=300)
-MARKET_DATA_STALE_GRACE_SECONDS = env.int("MARKET_DATA_STALE_GRACE_SECONDS", default=600)
+MARKET_DATA_REFRESH_SECONDS = _number("MARKET_DATA_REFRESH_SECONDS", int, 300)
+MARKET_DATA_STALE_GRACE_SECONDS = _number("MARKET_DATA_STALE_GRACE_SECONDS", int, 600)
 MARKET_TIMEZONE = env.str("MARKET_TIMEZONE", default="America/New_York")
 MARKET_OPEN_TIME = env.str("MARKET_OPEN_TIME", default="09:30")
 MARKET_CLOSE_TIME = env.str("MARKET_CLOSE_TIME", default="16:00")
@@ -424,7 +425,7 @@ if DEBUG:
 
 # Seconds each process remembers an API key's record (hash, plan, origins, revocation):
 # how late a change made in another process applies (stocks/access/keys.py).
-API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
+API_KEY_CACHE_SECONDS = _number("API_KEY_CACHE_SECONDS", float, 10.0)
 if API_KEY_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must not be negative.")
 
@@ -434,8 +435,8 @@ RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 # Anonymous callers are limited per client subnet (the address: TRUSTED_PROXY_COUNT).
 # While the 1-minute load average per core is above this, anonymous limits are multiplied
 # by ANON_OVERLOAD_FACTOR.
-ANON_OVERLOAD_LOAD_PER_CORE = env.float("ANON_OVERLOAD_LOAD_PER_CORE", default=2.0)
-ANON_OVERLOAD_FACTOR = env.float("ANON_OVERLOAD_FACTOR", default=0.5)
+ANON_OVERLOAD_LOAD_PER_CORE = _number("ANON_OVERLOAD_LOAD_PER_CORE", float, 2.0)
+ANON_OVERLOAD_FACTOR = _number("ANON_OVERLOAD_FACTOR", float, 0.5)
 if not 0 < ANON_OVERLOAD_FACTOR <= 1:
     raise ImproperlyConfigured("ANON_OVERLOAD_FACTOR must be above 0 and at most 1.")
 
@@ -443,11 +444,11 @@ if not 0 < ANON_OVERLOAD_FACTOR <= 1:
 # tickers; the admin's forms far less): a larger one is a 400 before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
-API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
-API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+API_PAGE_SIZE = _number("API_PAGE_SIZE", int, 50)
+API_MAX_PAGE_SIZE = _number("API_MAX_PAGE_SIZE", int, 500)
 # A cursor goes on for this long after the data it was made on was replaced (a refresh),
 # then it is a 400 cursor_expired (stocks/screen/paging.py).
-CURSOR_MAX_AGE_SECONDS = env.int("CURSOR_MAX_AGE_SECONDS", default=1800)
+CURSOR_MAX_AGE_SECONDS = _number("CURSOR_MAX_AGE_SECONDS", int, 1800)
 if CURSOR_MAX_AGE_SECONDS < 1:
     raise ImproperlyConfigured("CURSOR_MAX_AGE_SECONDS must be at least 1.")
 
@@ -466,8 +467,8 @@ SCREEN_SNAPSHOT_SHARED = (
     if env.str("SCREEN_SNAPSHOT_SHARED", default="")
     else bool(REDIS_URL)
 )
-SCREEN_SNAPSHOT_TTL = env.int("SCREEN_SNAPSHOT_TTL", default=900)
-SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS = env.int("SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS", default=60)
+SCREEN_SNAPSHOT_TTL = _number("SCREEN_SNAPSHOT_TTL", int, 900)
+SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS = _number("SCREEN_SNAPSHOT_BUILD_LOCK_SECONDS", int, 60)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stock Scanner API",
@@ -524,7 +525,7 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_SECONDS = _number("DJANGO_SECURE_HSTS_SECONDS", int, 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
         "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
     )
@@ -559,8 +560,8 @@ if ERROR_EMAIL_INTERVAL < 0:
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FILE = env.str("LOG_FILE", default="")
-SLOW_REQUEST_MS = env.int("SLOW_REQUEST_MS", default=1000)
-SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
+SLOW_REQUEST_MS = _number("SLOW_REQUEST_MS", int, 1000)
+SLOW_QUERY_MS = _number("SLOW_QUERY_MS", int, 200)
 
 # ------------------------------------------------------------------------------
 # Health checks (stocks/health)
@@ -570,12 +571,12 @@ if PRODUCTION and HEALTH_TOKEN and (problem := guards.weak_secret(HEALTH_TOKEN, 
     raise ImproperlyConfigured(
         f"HEALTH_TOKEN must be a random value of 32+ characters; it {problem}."
     )
-HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.5)
-HEALTH_DISK_MIN_FREE_PERCENT = env.float("HEALTH_DISK_MIN_FREE_PERCENT", default=10.0)
-HEALTH_DISK_CRITICAL_FREE_PERCENT = env.float("HEALTH_DISK_CRITICAL_FREE_PERCENT", default=3.0)
-HEALTH_MEMORY_MAX_PERCENT = env.float("HEALTH_MEMORY_MAX_PERCENT", default=90.0)
-HEALTH_MEMORY_CRITICAL_PERCENT = env.float("HEALTH_MEMORY_CRITICAL_PERCENT", default=98.0)
-HEALTH_LOAD_MAX_PER_CPU = env.float("HEALTH_LOAD_MAX_PER_CPU", default=2.0)
+HEALTH_CHECK_TIMEOUT_SECONDS = _number("HEALTH_CHECK_TIMEOUT_SECONDS", float, 1.5)
+HEALTH_DISK_MIN_FREE_PERCENT = _number("HEALTH_DISK_MIN_FREE_PERCENT", float, 10.0)
+HEALTH_DISK_CRITICAL_FREE_PERCENT = _number("HEALTH_DISK_CRITICAL_FREE_PERCENT", float, 3.0)
+HEALTH_MEMORY_MAX_PERCENT = _number("HEALTH_MEMORY_MAX_PERCENT", float, 90.0)
+HEALTH_MEMORY_CRITICAL_PERCENT = _number("HEALTH_MEMORY_CRITICAL_PERCENT", float, 98.0)
+HEALTH_LOAD_MAX_PER_CPU = _number("HEALTH_LOAD_MAX_PER_CPU", float, 2.0)
 
 
 # ------------------------------------------------------------------------------
@@ -604,12 +605,12 @@ if metrics_dir.current() is None:
 
 # gunicorn reads these too (gunicorn.conf.py); /system/memory/ reports them.
 GUNICORN = {
-    "workers": env.int("WEB_CONCURRENCY", default=(os.cpu_count() or 1) * 2 + 1),
-    "threads": env.int("GUNICORN_THREADS", default=1),
-    "timeout": env.int("GUNICORN_TIMEOUT", default=30),
-    "graceful_timeout": env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30),
-    "max_requests": env.int("GUNICORN_MAX_REQUESTS", default=100_000),
-    "max_requests_jitter": env.int("GUNICORN_MAX_REQUESTS_JITTER", default=10_000),
+    "workers": _number("WEB_CONCURRENCY", int, (os.cpu_count() or 1) * 2 + 1),
+    "threads": _number("GUNICORN_THREADS", int, 1),
+    "timeout": _number("GUNICORN_TIMEOUT", int, 30),
+    "graceful_timeout": _number("GUNICORN_GRACEFUL_TIMEOUT", int, 30),
+    "max_requests": _number("GUNICORN_MAX_REQUESTS", int, 100_000),
+    "max_requests_jitter": _number("GUNICORN_MAX_REQUESTS_JITTER", int, 10_000),
 }
 
 _handlers = {
@@ -679,18 +680,18 @@ if LOG_FORMAT not in LOGGING["formatters"]:
 # ------------------------------------------------------------------------------
 # How long a process trusts the data version it last read (stocks/data_version.py): the
 # delay before it sees another process's change. 0 asks the cache on every request.
-DATA_VERSION_CHECK_SECONDS = env.float("DATA_VERSION_CHECK_SECONDS", default=1.0)
+DATA_VERSION_CHECK_SECONDS = _number("DATA_VERSION_CHECK_SECONDS", float, 1.0)
 if DATA_VERSION_CHECK_SECONDS < 0:
     raise ImproperlyConfigured("DATA_VERSION_CHECK_SECONDS must not be negative.")
 # false: every request renders (for debugging); nothing is read or stored.
 RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", default=True)
 # Seconds a rendered response is kept. Changes to the data do not wait for it: the data
 # version in the key makes the entry stale at once.
-RESPONSE_CACHE_TIMEOUT = env.int("RESPONSE_CACHE_TIMEOUT", default=60)
+RESPONSE_CACHE_TIMEOUT = _number("RESPONSE_CACHE_TIMEOUT", int, 60)
 # The same for realtime quotes, which also change without an ingest.
-RESPONSE_CACHE_REALTIME_TIMEOUT = env.int("RESPONSE_CACHE_REALTIME_TIMEOUT", default=5)
+RESPONSE_CACHE_REALTIME_TIMEOUT = _number("RESPONSE_CACHE_REALTIME_TIMEOUT", int, 5)
 # Bytes of recent answers each process also keeps in its own memory (0: none).
-RESPONSE_CACHE_LOCAL_BYTES = env.int("RESPONSE_CACHE_LOCAL_BYTES", default=4 * 1024 * 1024)
+RESPONSE_CACHE_LOCAL_BYTES = _number("RESPONSE_CACHE_LOCAL_BYTES", int, 4 * 1024 * 1024)
 # How long the one request computing a missing entry holds its lock at most, and how long
 # concurrent requests for the same entry wait for it before rendering themselves.
 # Warming (stocks/services/warming.py): the public scheme and host the answers are
@@ -703,8 +704,8 @@ CACHE_WARM_BASE_URL = env.str("CACHE_WARM_BASE_URL", default="") or (
 )
 CACHE_WARM_PATHS = env.list("CACHE_WARM_PATHS", default=["/api/stocks/", "/api/stocks/fields/"])
 MARKET_AGGREGATE_PATHS = ["/api/market/sectors/", "/api/market/movers/"]
-RESPONSE_CACHE_LOCK_SECONDS = env.int("RESPONSE_CACHE_LOCK_SECONDS", default=5)
-RESPONSE_CACHE_WAIT_SECONDS = env.float("RESPONSE_CACHE_WAIT_SECONDS", default=2.0)
+RESPONSE_CACHE_LOCK_SECONDS = _number("RESPONSE_CACHE_LOCK_SECONDS", int, 5)
+RESPONSE_CACHE_WAIT_SECONDS = _number("RESPONSE_CACHE_WAIT_SECONDS", float, 2.0)
 if min(RESPONSE_CACHE_TIMEOUT, RESPONSE_CACHE_REALTIME_TIMEOUT, RESPONSE_CACHE_LOCK_SECONDS) < 1:
     raise ImproperlyConfigured(
         "RESPONSE_CACHE_TIMEOUT, RESPONSE_CACHE_REALTIME_TIMEOUT and "

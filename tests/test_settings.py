@@ -85,16 +85,32 @@ def test_settings__market_data_and_celery_refuse_bad_values(env, says):
 def test_settings__empty_numbers_and_lists_are_their_defaults():
     code = (
         "from django.conf import settings as s; "
-        "print(s.PROVIDER_MAX_ATTEMPTS, s.TASK_LOCK_SECONDS, s.MASSIVE_TICKER_TYPES)"
+        "print(s.PROVIDER_MAX_ATTEMPTS, s.TASK_LOCK_SECONDS, s.MASSIVE_TICKER_TYPES, "
+        "s.API_PAGE_SIZE, s.HEALTH_CHECK_TIMEOUT_SECONDS, s.GUNICORN['timeout'], "
+        "s.TRUSTED_PROXY_COUNT)"
     )
-    empty = ("PROVIDER_MAX_ATTEMPTS", "TASK_LOCK_SECONDS", "MASSIVE_TICKER_TYPES")
+    empty = ("PROVIDER_MAX_ATTEMPTS", "TASK_LOCK_SECONDS", "MASSIVE_TICKER_TYPES", "API_PAGE_SIZE",
+             "HEALTH_CHECK_TIMEOUT_SECONDS", "GUNICORN_TIMEOUT", "TRUSTED_PROXY_COUNT")  # fmt: skip
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings"}
     env.update(dict.fromkeys(empty, ""))
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "4 60 ['CS', 'ADRC']"
+    assert done.stdout.strip() == "4 60 ['CS', 'ADRC'] 50 1.5 30 0"
+
+
+@pytest.mark.parametrize(
+    "name", ["API_PAGE_SIZE", "SLOW_QUERY_MS", "DATABASE_RETRY_BACKOFF_SECONDS"]
+)
+def test_settings__an_unreadable_number_names_itself(name):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stockscanner_django.settings", name: "ten"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings as s; s.DEBUG"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert f"{name}='ten' is not a finite number." in done.stderr
 
 
 def test_settings__beat_schedules_from_the_environment():
@@ -267,6 +283,23 @@ def test_production__refuses_debug():
 def test_production__refuses_a_weak_or_example_health_token(token):
     result = _production(HEALTH_TOKEN=token or example_value("HEALTH_TOKEN"))
     assert result.returncode != 0 and "HEALTH_TOKEN" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["short-token", "x" * 40, "change-me-" + "a1b2c3d4" * 4])
+def test_production__refuses_a_weak_metrics_token(token):
+    result = _production(METRICS_TOKEN=token)
+    assert result.returncode != 0 and "METRICS_TOKEN must be a random value" in result.stderr
+
+
+def test_production__a_random_metrics_token_is_fine():
+    result = _production(METRICS_TOKEN="Wm4rT8yQ2vLs9Kd3Hf6Jb1Xc5Pn7Zg0Ae")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("networks", ["10.0.0.0/8,not-a-network", "300.1.1.1/8"])
+def test_settings__an_unreadable_metrics_network_names_itself(networks):
+    result = _production(METRICS_ALLOWED_NETWORKS=networks)
+    assert result.returncode != 0 and "METRICS_ALLOWED_NETWORKS" in result.stderr
 
 
 def test_production__a_random_health_token_is_fine():
