@@ -130,11 +130,11 @@ class SharedCounter:
 
     def inc(self, **labels: str) -> None:
         values = [str(labels[name]) for name in self.labelnames]
-        if not shared_redis.available():
-            self.local.labels(*values).inc()
-            return
         try:
-            shared_redis.client().hincrby(self.key, json.dumps(values), 1)
+            if shared_redis.available():
+                shared_redis.client().hincrby(self.key, json.dumps(values), 1)
+            else:
+                self.local.labels(*values).inc()
         except Exception as exc:  # noqa: BLE001 - a lost count, never a failed task
             _warn(f"metric {self.name} not counted", exc)
 
@@ -426,3 +426,4 @@ def clear() -> None:
         gauge.set(0)
     for counter in SHARED:
         counter.local.clear()
+    _warned_at.clear()

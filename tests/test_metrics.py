@@ -530,3 +530,16 @@ def test_slow_queries__in_redis_every_worker_shows(redis_url, settings):
         assert not slow_queries._local  # all in Redis
     finally:
         cache.delete_pattern("*")
+
+
+def test_shared_counters__a_count_that_fails_never_fails_the_task(scraper, monkeypatch, caplog):
+    """(Under gunicorn without Redis, a removed metrics directory makes the count raise.)"""
+    from stocks import tasks
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("metrics directory gone")
+
+    monkeypatch.setattr(metrics.TASKS.local, "labels", broken)
+    StockFactory()
+    assert tasks.recompute_indicators.apply().successful()
+    assert "metric stockscanner_celery_tasks not counted" in caplog.text
