@@ -49,8 +49,8 @@ def window(
 
 def period_start(period: str, today: date) -> date | None:
     """First day of ``period`` ending today; None for ``max`` (or before the calendar)."""
-    if period == "max" or today.year * 12 + today.month <= PERIOD_MONTHS[period]:
-        return None
+    if period == "max" or today - EARLIEST < timedelta(days=31 * PERIOD_MONTHS[period]):
+        return None  # counted back past the earliest day: unbounded, as EARLIEST is
     return months_before(today, PERIOD_MONTHS[period])
 
 

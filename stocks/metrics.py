@@ -207,11 +207,6 @@ def _breakers() -> Iterator[Metric]:
     yield family
 
 
-class _InProcess:
-    def collect(self) -> Iterator[Metric]:
-        return REGISTRY.collect()
-
-
 def multiprocess_dir() -> str | None:
     """gunicorn's metrics directory, in its workers; None in any other process."""
     return metrics_dir.current()
@@ -219,15 +214,15 @@ def multiprocess_dir() -> str | None:
 
 def collect() -> list[Metric]:
     """Everything ``/metrics`` shows, collected afresh: every worker's figures, summed."""
-    scrape = CollectorRegistry(auto_describe=False)
-    scrape.register(_ClusterCollector())
     directory = multiprocess_dir()
     if directory is None:
-        scrape.register(_InProcess())
-        return list(scrape.collect())
-    multiprocess.MultiProcessCollector(scrape, path=directory)
-    with metrics_dir.locked(directory, exclusive=False):  # not while a dead worker is folded
-        return list(scrape.collect())
+        families = list(REGISTRY.collect())
+    else:
+        metrics_dir.ensure(directory)  # removed under us: the figures are lost, not the answer
+        files = multiprocess.MultiProcessCollector(None, path=directory)
+        with metrics_dir.locked(directory, exclusive=False):  # not while a worker is folded
+            families = list(files.collect())
+    return families + list(_ClusterCollector().collect())  # (Redis: outside the lock)
 
 
 class _Collected:

@@ -30,15 +30,37 @@ VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # what prometheus-client reads
 OWNER = "STOCKSCANNER_GUNICORN_METRICS_DIR"  # set with it by gunicorn.conf.py
 MADE_PREFIX = "stockscanner-metrics-"
 LOCK_FILE = ".lock"
+MASTER_FILE = ".master"  # the pid of the gunicorn master that uses the directory
 FOLDED = ("counter", "histogram")  # the kinds whose dead workers' values stay in the totals
 
 
 def choose(configured: str | None) -> str:
-    """The directory: ``configured`` (METRICS_DIR), the one chosen already, or a new one."""
-    directory = configured or os.environ.get(OWNER) or tempfile.mkdtemp(prefix=MADE_PREFIX)
+    """
+    The directory: ``configured`` (METRICS_DIR); the one this master chose already (a HUP
+    reads gunicorn.conf.py again); else a new one. A new master started by USR2 inherits the
+    old one's environment, not its directory: it makes its own (the old master removes its
+    own at exit, and must not take the new one's with it).
+    """
+    inherited = os.environ.get(OWNER)
+    if configured:
+        directory = configured
+    elif inherited and _master_of(inherited) == os.getpid():
+        directory = inherited
+    else:
+        directory = tempfile.mkdtemp(prefix=MADE_PREFIX)
     os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, MASTER_FILE), "w") as master:
+        master.write(str(os.getpid()))
     os.environ[VARIABLE] = os.environ[OWNER] = directory
     return directory
+
+
+def _master_of(directory: str) -> int | None:
+    try:
+        with open(os.path.join(directory, MASTER_FILE)) as master:
+            return int(master.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def current() -> str | None:
@@ -49,7 +71,9 @@ def current() -> str | None:
 
 def empty(directory: str) -> None:
     """Forget an earlier run's figures (at start only: a reload keeps the totals)."""
-    for path in glob.glob(os.path.join(directory, "*.db")):
+    for path in glob.glob(os.path.join(directory, "*.db")) + glob.glob(
+        os.path.join(directory, "*.db.new")  # a fold cut short
+    ):
         os.remove(path)
 
 
@@ -110,6 +134,8 @@ def _fold_one(directory: str, pid: int) -> None:
             sources = [dead, *([archive] if os.path.exists(archive) else [])]
             merged = multiprocess.MultiProcessCollector.merge(sources, accumulate=False)
             fresh = archive + ".new"
+            if os.path.exists(fresh):  # a fold cut short: never build on it
+                os.remove(fresh)
             store = MmapedDict(fresh)
             try:
                 for metric in merged:
@@ -126,6 +152,9 @@ def _fold_one(directory: str, pid: int) -> None:
 
 
 def remove(directory: str) -> None:
-    """At exit: the directory goes if gunicorn made it (an operator's stays, emptied)."""
-    if os.path.basename(directory).startswith(MADE_PREFIX):
+    """At exit: the directory goes if gunicorn made it and this master still uses it."""
+    if os.path.basename(directory).startswith(MADE_PREFIX) and _master_of(directory) in (
+        os.getpid(),
+        None,
+    ):
         shutil.rmtree(directory, ignore_errors=True)

@@ -90,11 +90,13 @@ class RequestMetricsMiddleware:
                     )
 
         metrics.request_started()
-        with connection.execute_wrapper(timed):
-            response = self.get_response(request)
-        metrics.record_request(
-            request, response.status_code, time.perf_counter() - started, queries
-        )
+        status = 500  # what Django answers for an exception that escapes
+        try:
+            with connection.execute_wrapper(timed):
+                response = self.get_response(request)
+            status = response.status_code
+        finally:
+            metrics.record_request(request, status, time.perf_counter() - started, queries)
         return response
 
 

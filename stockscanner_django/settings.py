@@ -582,8 +582,8 @@ HEALTH_LOAD_MAX_PER_CPU = _number("HEALTH_LOAD_MAX_PER_CPU", float, 2.0)
 # ------------------------------------------------------------------------------
 # Prometheus metrics (stocks/metrics.py, GET /metrics)
 # ------------------------------------------------------------------------------
-# /metrics is closed unless the caller sends Authorization: Bearer $METRICS_TOKEN or its
-# address (TRUSTED_PROXY_COUNT applies) is on one of METRICS_ALLOWED_NETWORKS.
+# /metrics is closed unless the caller sends Authorization: Bearer $METRICS_TOKEN or connects
+# from one of METRICS_ALLOWED_NETWORKS (the connecting address, never X-Forwarded-For).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if PRODUCTION and METRICS_TOKEN and (problem := guards.weak_secret(METRICS_TOKEN, min_length=32)):
     raise ImproperlyConfigured(

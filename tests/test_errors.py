@@ -564,6 +564,29 @@ def test_blank_optional_parameters__are_their_default(api, aapl, path, blank_que
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "blank_query", "default_query"),
+    [
+        ("/api/stocks/", "fields=,%20,", ""),  # only commas: no field asked for, so all
+        ("/api/stocks/", "cursor=%20", "cursor="),  # a blank cursor starts, as an empty one
+    ],
+)
+def test_blank_lists_and_cursors__as_empty_ones(api, aapl, path, blank_query, default_query):
+    blank = api.get(f"{path}?{blank_query}")
+    default = api.get(f"{path}?{default_query}")
+    assert blank.status_code == default.status_code == 200, blank.content
+    assert blank.json()["results"] == default.json()["results"]
+
+
+@pytest.mark.parametrize("value", ["1_0", "%D9%A1%D9%A0", "1e", "0x10", "Infinity", "%EF%BC%91"])
+def test_screen_numbers__as_json_writes_them(api, aapl, value):
+    """ASCII digits only, no underscores (Python's Decimal reads both; the schema's number
+    does not): what the schema refuses, the API refuses."""
+    response = api.get(f"/api/stocks/?price_min={value}")
+    assert response.status_code == 400
+    assert "price_min" in response.json()["error"]["details"]
+
+
 @pytest.mark.parametrize("value", ["%201", "1%20", "+1", "1_0"])
 def test_whole_numbers__as_the_schema_writes_them(api, aapl, value):
     """An integer parameter is an integer as the schema has it: no padding, sign or

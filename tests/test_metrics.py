@@ -543,3 +543,18 @@ def test_shared_counters__a_count_that_fails_never_fails_the_task(scraper, monke
     StockFactory()
     assert tasks.recompute_indicators.apply().successful()
     assert "metric stockscanner_celery_tasks not counted" in caplog.text
+
+
+def test_in_flight__back_down_when_an_exception_escapes(rf):
+    """An exception through the middleware still counts the request (as a 500) and leaves
+    nothing in flight."""
+    from stocks.middleware import RequestMetricsMiddleware
+
+    def explode(request):
+        raise RuntimeError("escaped")
+
+    request = rf.get("/anything")
+    with pytest.raises(RuntimeError):
+        RequestMetricsMiddleware(explode)(request)
+    assert metrics.IN_FLIGHT._value.get() == 0
+    assert metrics.REQUESTS.labels("(unmatched)", "GET", "500")._value.get() == 1

@@ -4,6 +4,8 @@ tests/deploy/test_metrics_workers.py."""
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,31 @@ def test_current__only_gunicorns_own(monkeypatch, inherited):
         env.setenv(metrics_dir.VARIABLE, "/somewhere")
         env.setenv(metrics_dir.OWNER, inherited)
         assert metrics_dir.current() is None
+
+
+def test_choose__a_new_master_makes_its_own(monkeypatch):
+    """USR2 starts a new master with the old one's environment: it must not share (and at
+    exit remove) the old one's directory."""
+    with monkeypatch.context() as env:
+        env.delenv(metrics_dir.VARIABLE, raising=False)
+        env.delenv(metrics_dir.OWNER, raising=False)
+        old = metrics_dir.choose(None)
+        (Path(old) / metrics_dir.MASTER_FILE).write_text("1")  # the old master's pid
+        new = metrics_dir.choose(None)
+        try:
+            assert new != old
+            metrics_dir.remove(old)  # not this master's: kept
+            assert os.path.isdir(old)
+        finally:
+            for directory in (old, new):
+                shutil.rmtree(directory, ignore_errors=True)
+            for name in (metrics_dir.VARIABLE, metrics_dir.OWNER):
+                os.environ.pop(name, None)
+
+
+def test_fold__a_fold_cut_short_leaves_nothing_behind(tmp_path):
+    stale = tmp_path / "counter_archive.db.new"
+    stale.write_bytes(b"garbage")
+    (tmp_path / "counter_7.db").write_bytes(b"")
+    metrics_dir.empty(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []

@@ -26,7 +26,7 @@ from rest_framework.exceptions import ValidationError
 from ..screen import fields as registry
 from ..screen.fields import FILTERS, Invalid, Op
 from ..screen.paging import CURSOR_PARAM
-from ..screen.params import FALSE_WORDS, MAX_TICKERS_LENGTH, TRUE_WORDS, blank
+from ..screen.params import FALSE_WORDS, MAX_TICKERS_LENGTH, TRUE_WORDS, blank, trimmed
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
 # An optional parameter sent empty or blank (``kind=``, a form's untouched field) is the same
@@ -56,12 +56,14 @@ class Param:
     maximum: int | None = None
     min_length: int | None = None
     max_length: int | None = None
+    pattern: str | None = None
 
     def openapi(self) -> OpenApiParameter:
         schema: dict[str, Any] = dict(_SCHEMA_TYPES[self.type])
         for key, value in (
             ("minimum", self.minimum), ("maximum", self.maximum),
             ("minLength", self.min_length), ("maxLength", self.max_length),
+            ("pattern", self.pattern),
             ("enum", list(self.enum) if self.enum else None), ("default", self.default),
         ):  # fmt: skip
             if value is not None:
@@ -81,7 +83,7 @@ _SCHEMA_TYPES = {
 
 def _text(max_length: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        text = raw.strip()
+        text = trimmed(raw)
         if not text:
             raise Invalid("This field may not be blank.")
         if "\x00" in text:
@@ -169,7 +171,8 @@ class Params:
 SEARCH_MAX_LENGTH = 100
 SEARCH = Params(
     Param("q", _text(SEARCH_MAX_LENGTH), "Ticker or company name (typos tolerated)",
-          required=True, min_length=1, max_length=SEARCH_MAX_LENGTH),
+          required=True, min_length=1, max_length=SEARCH_MAX_LENGTH,
+          pattern=r"\S"),  # not blank (white space is trimmed)
     Param("limit", _whole(1, 50), "Most hits to answer", OpenApiTypes.INT, default=10,
           minimum=1, maximum=50),
 )  # fmt: skip

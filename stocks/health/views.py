@@ -143,7 +143,7 @@ class MetricsView(OperatorView):
 
     def get(self, request):
         families = metrics.collect()
-        (in_flight,) = metrics.gauge_values(families, metrics.IN_FLIGHT)
+        in_flight = sum(metrics.gauge_values(families, metrics.IN_FLIGHT))
         versions = [v for v in metrics.gauge_values(families, metrics.SNAPSHOT_VERSION) if v]
         built = [t for t in metrics.gauge_values(families, metrics.SNAPSHOT_BUILT) if t]
         return Response(

@@ -245,7 +245,7 @@ def parse_paging(params, sort: SortKey, plan=None) -> Paging:
         if plan is not None and not plan.cursor_paging:
             raise PlanLimit(CURSOR_PARAM, f"The {plan.name} plan does not include cursor paging.")
         token = params.get(CURSOR_PARAM, "")
-        position = Position.decode(token, sort) if token else None
+        position = None if blank(token) else Position.decode(token, sort)
         return Paging(size=size, cursor_mode=True, position=position)
     page = _positive_int(params, "page", 1)
     if plan is not None and plan.max_page is not None and page > plan.max_page:

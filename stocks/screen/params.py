@@ -10,6 +10,7 @@ each parameter, with the standard error body (``stocks.errors``).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -64,9 +65,16 @@ class ScreenQuery:
 # --- value parsers ------------------------------------------------------------------------
 
 
+# A number as JSON writes one (ASCII digits, no "_"), a leading "+" or a bare "." allowed.
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def _decimal(text: str, flt: Filter) -> Decimal:
+    text = trimmed(text)
+    if not _NUMBER.fullmatch(text):
+        raise Invalid("Enter a number.")
     try:
-        value = Decimal(trimmed(text))
+        value = Decimal(text)
     except InvalidOperation:
         raise Invalid("Enter a number.") from None
     if not value.is_finite():
@@ -160,6 +168,8 @@ def parse_fields(raw: str | None) -> tuple[str, ...] | None:
     if blank(raw):
         return None
     names = tuple(dict.fromkeys(f for f in map(trimmed, raw.split(",")) if f))
+    if not names:  # only commas and white space: blank
+        return None
     unknown = [name for name in names if name not in LIST_FIELDS]
     if unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:10])

@@ -311,6 +311,14 @@ def test_history__start_after_end_is_no_bars(api, five_days):
         ({"start": "0001-01-01", "end": "2026-01-06"}, ["2026-01-05", "2026-01-06"]),
         ({"end": "0001-01-02"}, []),
         ({"period": "5y", "end": "0002-03-01"}, []),  # counted back past the calendar's start
+        ({"period": "1m", "end": "0001-01-15"}, []),
+        ({"period": "6m", "end": "0001-06-30"}, []),
+        ({"period": "5y", "end": "0005-12-31"}, []),
+        ({"period": "1y", "end": "1000-06-01"}, []),
+        (
+            {"period": "max", "end": "9999-12-31"},
+            ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"],
+        ),
     ],
 )
 def test_history__ancient_dates_are_bounds_like_any_other(api, five_days, params, expected):

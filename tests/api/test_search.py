@@ -496,3 +496,10 @@ def test_normalize_ticker__invalid(raw):
     with pytest.raises(InvalidTicker):
         normalize_ticker(raw)
     assert issubclass(InvalidTicker, ValueError)
+
+
+@pytest.mark.parametrize(("q", "status"), [("%EF%BB%BF", 400), ("%E3%80%80", 400), ("%1C", 200)])
+def test_search__blank_is_the_schemas_blank(api, q, status):
+    """q must hold something besides white space, as the schema's \\S says (U+FEFF and the
+    ideographic space are white space; U+001C is not)."""
+    assert api.get(f"/api/stocks/search/?q={q}").status_code == status

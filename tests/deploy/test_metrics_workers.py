@@ -14,6 +14,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..support.live import live_app
@@ -117,17 +118,20 @@ def test_recycled_workers__folded_into_one_archive_the_totals_exact(tmp_path):
     assert "Traceback" not in app.log_path.read_text()
 
 
-def test_the_directory_removed_under_the_workers__answers_not_500s(tmp_path):
-    """A temp cleaner removes the directory: figures are lost, never answers."""
+@pytest.mark.parametrize("recycled", ["0", "3"])
+def test_the_directory_removed_under_the_workers__answers_not_500s(tmp_path, recycled):
+    """A temp cleaner removes the directory: figures are lost, never answers (whether or not
+    a new worker starts after it)."""
     import shutil
 
     directory = tmp_path / "metrics"
+    paths = ("/health/live/", "/api/stocks/", "/metrics", "/health/metrics/")
     with live_app(tmp_path, workers=1, GUNICORN_THREADS="1", METRICS_TOKEN=TOKEN,
-                  METRICS_DIR=str(directory), GUNICORN_MAX_REQUESTS="3",
+                  HEALTH_TOKEN=TOKEN, METRICS_DIR=str(directory),
+                  GUNICORN_MAX_REQUESTS=recycled,
                   GUNICORN_MAX_REQUESTS_JITTER="0") as app:  # fmt: skip
         shutil.rmtree(directory)
-        statuses = [call(app.port, path)[0] for _ in range(4)
-                    for path in ("/health/live/", "/api/stocks/", "/metrics")]  # fmt: skip
+        statuses = [call(app.port, path)[0] for _ in range(4) for path in paths]
     assert set(statuses) == {200}, statuses
 
 

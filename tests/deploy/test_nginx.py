@@ -65,6 +65,14 @@ def test_answers_through_the_proxy_with_the_client_address_it_saw(proxied):
     assert json.loads(body)["caller"] == {"type": "anonymous", "subnet": "127.0.0.0/24"}
 
 
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+def test_metrics_is_not_served_through_the_proxy(proxied, path):
+    """/metrics trusts the connecting address, which behind nginx is nginx's own: scrape the
+    instances directly; through the proxy it is a JSON 404, token or not."""
+    error = json_error(*request(proxied, "GET", path, headers={"Authorization": "Bearer x"}), 404)
+    assert error["code"] == "not_found"
+
+
 def test_a_url_over_8_kb_is_a_json_414(proxied):
     tickers = ",".join(f"T{n:06d}" for n in range(2000))
     error = json_error(*request(proxied, "GET", f"/api/stocks/?tickers={tickers}"), 414)
