@@ -563,14 +563,21 @@ LOG_FILE = env.str("LOG_FILE", default="")
 SLOW_REQUEST_MS = _number("SLOW_REQUEST_MS", int, 1000)
 SLOW_QUERY_MS = _number("SLOW_QUERY_MS", int, 200)
 
+
 # ------------------------------------------------------------------------------
 # Health checks (stocks/health)
 # ------------------------------------------------------------------------------
-HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
-if PRODUCTION and HEALTH_TOKEN and (problem := guards.weak_secret(HEALTH_TOKEN, min_length=32)):
-    raise ImproperlyConfigured(
-        f"HEALTH_TOKEN must be a random value of 32+ characters; it {problem}."
-    )
+def _bearer_token(name: str) -> str:
+    """An operator bearer token: empty (off), or in production a random 32+ characters."""
+    token = env.str(name, default="")
+    if PRODUCTION and token and (problem := guards.weak_secret(token, min_length=32)):
+        raise ImproperlyConfigured(
+            f"{name} must be a random value of 32+ characters; it {problem}."
+        )
+    return token
+
+
+HEALTH_TOKEN = _bearer_token("HEALTH_TOKEN")
 HEALTH_CHECK_TIMEOUT_SECONDS = _number("HEALTH_CHECK_TIMEOUT_SECONDS", float, 1.5)
 HEALTH_DISK_MIN_FREE_PERCENT = _number("HEALTH_DISK_MIN_FREE_PERCENT", float, 10.0)
 HEALTH_DISK_CRITICAL_FREE_PERCENT = _number("HEALTH_DISK_CRITICAL_FREE_PERCENT", float, 3.0)
@@ -584,11 +591,7 @@ HEALTH_LOAD_MAX_PER_CPU = _number("HEALTH_LOAD_MAX_PER_CPU", float, 2.0)
 # ------------------------------------------------------------------------------
 # /metrics is closed unless the caller sends Authorization: Bearer $METRICS_TOKEN or connects
 # from one of METRICS_ALLOWED_NETWORKS (the connecting address, never X-Forwarded-For).
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-if PRODUCTION and METRICS_TOKEN and (problem := guards.weak_secret(METRICS_TOKEN, min_length=32)):
-    raise ImproperlyConfigured(
-        f"METRICS_TOKEN must be a random value of 32+ characters; it {problem}."
-    )
+METRICS_TOKEN = _bearer_token("METRICS_TOKEN")
 try:
     METRICS_ALLOWED_NETWORKS = tuple(
         ipaddress.ip_network(network, strict=False)

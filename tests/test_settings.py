@@ -197,6 +197,7 @@ def _variables() -> set[str]:
     return (
         set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source))
         | set(re.findall(r'_number\(\s*"([A-Z_]+)"', settings_source))
+        | set(re.findall(r'_bearer_token\(\s*"([A-Z_]+)"', settings_source))
         | set(re.findall(r'"(BEAT_[A-Z_]+)"', settings_source))  # the beat schedules' variables
         | set(re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", gunicorn_source))
     )
