@@ -6,8 +6,10 @@ import re
 
 # BRK.B, BRK-B and BRK/B all name Berkshire's class B shares; we store BRK.B.
 _CLASS_SEPARATORS = str.maketrans({"-": ".", "/": "."})
-TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,15}$")
-# What a URL path segment may hold before normalisation (see stocks/api/urls.py).
+TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,15}\Z")
+# What a client may write for one ticker, before normalisation (ASCII only: "ß".upper() is
+# "SS"), and what a URL path segment may hold (no "/").
+TICKER_INPUT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.\-/]{0,15}"
 TICKER_PATH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.\-]{0,15}"
 
 
@@ -17,7 +19,8 @@ class InvalidTicker(ValueError):
 
 def normalize_ticker(raw: str) -> str:
     """Return the canonical ticker for ``raw`` or raise ``InvalidTicker``."""
-    ticker = raw.strip().upper().translate(_CLASS_SEPARATORS)
-    if not TICKER_RE.match(ticker):
+    text = raw.strip()
+    ticker = text.upper().translate(_CLASS_SEPARATORS)
+    if not (text.isascii() and TICKER_RE.match(ticker)):
         raise InvalidTicker(f"{raw!r} is not a valid ticker symbol")
     return ticker

@@ -25,8 +25,18 @@ from rest_framework.exceptions import ValidationError
 
 from ..screen import fields as registry
 from ..screen.fields import FILTERS, Invalid, Op
-from ..screen.paging import CURSOR_PARAM
-from ..screen.params import FALSE_WORDS, MAX_TICKERS_LENGTH, TRUE_WORDS, blank, trimmed
+from ..screen.paging import CURSOR_PARAM, CURSOR_PATTERN, MAX_CURSOR_LENGTH
+from ..screen.params import (
+    FALSE_WORDS,
+    FIELDS_MAX_LENGTH,
+    TRUE_WORDS,
+    WHITESPACE,
+    WORDS_MAX_LENGTH,
+    TickerList,
+    blank,
+    trimmed,
+)
+from ..tickers import TICKER_INPUT_PATTERN
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
 # An optional parameter sent empty or blank (``kind=``, a form's untouched field) is the same
@@ -39,8 +49,16 @@ def or_blank(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, BLANK]}
 
 
-# No number a client sends has more whole digits than this allows (the columns' bound).
-_LARGEST = 10 ** (registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES)
+def server_regex(pattern: str) -> re.Pattern:
+    """
+    A schema pattern (ECMA-262, as JSON Schema reads it) as the server checks it: ``\\s`` is
+    ECMA's white space, not Python's (which adds \\x1c-\\x1f and \\x85).
+    """
+    return re.compile(pattern.replace(r"\s", f"[{re.escape(WHITESPACE)}]"))
+
+
+# No number a client sends reaches this in absolute value (stocks.screen.params._number).
+_LARGEST = 10**registry.NUMBER_MAX_WHOLE_DIGITS
 
 
 @dataclass(frozen=True)
@@ -216,47 +234,86 @@ def _words(words) -> dict[str, Any]:
         "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in word)
         for word in sorted(words)
     )
-    return {"type": "string", "pattern": rf"^\s*(?:{'|'.join(spelled)})\s*$"}
+    return {
+        "type": "string", "maxLength": WORDS_MAX_LENGTH,
+        "pattern": rf"^\s*(?:{'|'.join(spelled)})\s*$",
+    }  # fmt: skip
 
 
-def _list_of(names) -> dict[str, Any]:
-    """A comma-separated list of ``names`` (empty items and white space around them allowed)."""
-    one = "|".join(re.escape(name) for name in names)
-    return {"type": "string", "pattern": rf"^\s*(?:{one})?\s*(?:,\s*(?:{one})?\s*)*$"}
+def _list_of(items, *, escape: bool = True, max_length: int) -> dict[str, Any]:
+    """
+    A comma-separated list of ``items`` (names, or patterns with ``escape=False``), empty
+    items and white space around them allowed.
+    """
+    one = "|".join(re.escape(item) if escape else item for item in items)
+    return {
+        "type": "string", "maxLength": max_length,
+        "pattern": rf"^\s*(?:{one})?\s*(?:,\s*(?:{one})?\s*)*$",
+    }  # fmt: skip
+
+
+def _number_schema(flt: registry.Filter) -> dict[str, Any]:
+    """A filter's number: below 10^18 in absolute value, within its own scale (RSI 0-100)."""
+    # (OpenAPI 3.0: an exclusive bound is the bound plus a flag.)
+    schema = {"type": "number", "minimum": -_LARGEST, "exclusiveMinimum": True,
+              "maximum": _LARGEST, "exclusiveMaximum": True}  # fmt: skip
+    if flt.minimum is not None:
+        schema["minimum"] = float(flt.minimum)
+        del schema["exclusiveMinimum"]
+    if flt.maximum is not None:
+        schema["maximum"] = float(flt.maximum)
+        del schema["exclusiveMaximum"]
+    return schema
+
+
+# A number written as text in a POST body: plain decimal notation, its bounds as digits.
+_WHOLE = registry.NUMBER_MAX_WHOLE_DIGITS
+_NUMBER_TEXT = {
+    None: rf"^\s*[-+]?0*(?:[0-9]{{1,{_WHOLE}}}(?:\.[0-9]*)?|\.[0-9]+)\s*$",
+    (0, 100): r"^\s*(?:\+?0*(?:100(?:\.0*)?|[0-9]{1,2}(?:\.[0-9]*)?|\.[0-9]+)"
+    r"|-0*(?:0(?:\.0*)?|\.0+))\s*$",
+}
+
+
+def _number_text(flt: registry.Filter) -> str:
+    scale = None if flt.minimum is None else (flt.minimum, flt.maximum)
+    return _NUMBER_TEXT[scale]  # a new scale states its own pattern here
+
+
+_TRUE_WORDS = frozenset(w for w in TRUE_WORDS if not w.isdigit())  # "1" is 1 % for near
+
+
+def _filter_schema(flt: registry.Filter) -> tuple[dict[str, Any], str]:
+    """A filter's value in a query string: its schema and description."""
+    if flt.op in _DIGITS:
+        description = (
+            f"{flt.description}. Less than 10^{registry.NUMBER_MAX_WHOLE_DIGITS} in absolute"
+            " value; read as the column holds it (prices to 4 decimals and volumes to whole"
+            " numbers, rounded inward; ratios as the nearest double)."
+        )
+        if flt.op is Op.PRICE_NEAR:  # a word for 5: "1" is 1 percent here
+            description = (
+                f"{flt.description}; read to {registry.NEAR_DECIMAL_PLACES} decimal places."
+            )
+            return {"anyOf": [_number_schema(flt), _words(_TRUE_WORDS)]}, description
+        return _number_schema(flt), description
+    if flt.op is Op.PRICE_ABOVE:
+        schema = {"anyOf": [{"type": "boolean"}, _words(TRUE_WORDS | FALSE_WORDS)]}
+        return schema, f"{flt.description} (true/false, 1/0, yes/no, on/off, any case)"
+    if flt.op is Op.IN:
+        return _list_of(
+            [TICKER_INPUT_PATTERN], escape=False, max_length=registry.TICKERS_MAX_LENGTH
+        ), flt.description
+    from ..models import Stock
+
+    column = registry.BY_NAME[flt.field].column
+    schema = {"type": "string", "maxLength": Stock._meta.get_field(column).max_length,
+              "pattern": "^[^\\u0000]*$"}  # fmt: skip
+    return schema, flt.description
 
 
 def _filter_parameter(flt: registry.Filter) -> OpenApiParameter:
-    schema: dict[str, Any]
-    if flt.op in _DIGITS:
-        # The digit limits as bounds; a value's own scale (RSI 0-100) where it has one.
-        # (OpenAPI 3.0: an exclusive bound is the bound plus a flag.)
-        schema = {"type": "number", "minimum": -_LARGEST, "exclusiveMinimum": True,
-                  "maximum": _LARGEST, "exclusiveMaximum": True}  # fmt: skip
-        if flt.minimum is not None:
-            schema["minimum"] = float(flt.minimum)
-            del schema["exclusiveMinimum"]
-        if flt.maximum is not None:
-            schema["maximum"] = float(flt.maximum)
-            del schema["exclusiveMaximum"]
-        whole = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
-        description = (
-            f"{flt.description}. At most {whole} digits before the point"
-            f" and {registry.NUMBER_DECIMAL_PLACES} after."
-        )
-        if flt.op is Op.PRICE_NEAR:  # a word for 5: "1" is 1 percent here
-            schema = {"anyOf": [schema, _words(w for w in TRUE_WORDS if not w.isdigit())]}
-    elif flt.op is Op.PRICE_ABOVE:
-        schema = {"anyOf": [{"type": "boolean"}, _words(TRUE_WORDS | FALSE_WORDS)]}
-        description = f"{flt.description} (true/false, 1/0, yes/no, on/off, any case)"
-    elif flt.op is Op.IN:
-        schema = {"type": "string", "maxLength": MAX_TICKERS_LENGTH}
-        description = flt.description
-    else:
-        from ..models import Stock
-
-        column = registry.BY_NAME[flt.field].column
-        schema = {"type": "string", "maxLength": Stock._meta.get_field(column).max_length}
-        description = flt.description
+    schema, description = _filter_schema(flt)
     return OpenApiParameter(flt.param, or_blank(schema), description=description)
 
 
@@ -271,7 +328,7 @@ def screen_parameters() -> list[OpenApiParameter]:
         ),
         OpenApiParameter(
             "fields",
-            or_blank(_list_of(registry.LIST_FIELDS)),
+            or_blank(_list_of(registry.LIST_FIELDS, max_length=FIELDS_MAX_LENGTH)),
             description="Comma-separated sparse field set, from: "
             + ", ".join(registry.LIST_FIELDS),
         ),
@@ -287,11 +344,12 @@ def screen_parameters() -> list[OpenApiParameter]:
         ),
         OpenApiParameter(
             CURSOR_PARAM,
-            OpenApiTypes.STR,
+            # Blank starts cursor paging (the one blank value that is not the default).
+            or_blank({"type": "string", "maxLength": MAX_CURSOR_LENGTH, "pattern": CURSOR_PATTERN}),
             description="Keyset cursor for deep paging: send it empty to start, then follow "
-            "next/previous. Signed, and tied to its ordering; "
-            f"{settings.CURSOR_MAX_AGE_SECONDS} s after the data it was made on was replaced "
-            "it is a 400 cursor_expired (start again).",
+            "next/previous. Signed, and tied to its ordering: any other is a 404 "
+            f"invalid_cursor; {settings.CURSOR_MAX_AGE_SECONDS} s after the data it was made on "
+            "was replaced it is a 404 cursor_expired (start again).",
         ),
     ]
 
@@ -303,42 +361,120 @@ class InvalidBody(exceptions.ValidationError):
     pass
 
 
-_BODY_VALUE = "Must be a string, a number or a boolean."
 _LIST_PARAMS = frozenset({"tickers", "fields"})  # the parameters that are lists
+_PAGE_PARAMS = frozenset({"page", "page_size"})
+# A page number or size written as text: a positive whole number (leading zeros allowed).
+_POSITIVE_TEXT = r"^[0-9]*[1-9][0-9]*$"
+_TICKER = re.compile(TICKER_INPUT_PATTERN)
+
+
+@dataclass(frozen=True)
+class _BodyRule:
+    """What a POST body member may be: JSON types, and the text a string must match."""
+
+    types: tuple[type, ...]
+    text: re.Pattern | None = None  # None: any string
+    message: str = "Must be a string."
+
+
+def _body_rules() -> dict[str, _BodyRule]:
+    rules = {}
+    for param, flt in FILTERS.items():
+        if flt.op in (Op.GTE, Op.LTE, Op.PRICE_NEAR):
+            text, types = _number_text(flt), (int, float, str)
+            if flt.op is Op.PRICE_NEAR:  # also true, or a word for it
+                text, types = f"(?:{text})|(?:{_words(_TRUE_WORDS)['pattern']})", (bool, *types)
+            rules[param] = _BodyRule(types, server_regex(text), "Must be a number.")
+        elif flt.op is Op.PRICE_ABOVE:
+            rules[param] = _BodyRule((bool, str), message="Must be a boolean.")
+        elif flt.op is Op.IN:
+            rules[param] = _BodyRule((str, list), message="Must be a string or a list of strings.")
+        else:
+            rules[param] = _BodyRule((str,))
+    for param in _PAGE_PARAMS:
+        whole = server_regex(_POSITIVE_TEXT)
+        rules[param] = _BodyRule((int, str), whole, "Must be a positive whole number.")
+    rules["ordering"] = rules[CURSOR_PARAM] = _BodyRule((str,))
+    rules["fields"] = _BodyRule((str, list), message="Must be a string or a list of strings.")
+    return rules
+
+
+_BODY_RULES = _body_rules()
+# Any other member: a scalar, ignored as an unknown query parameter is.
+_ANY_SCALAR = _BodyRule((bool, int, float, str), message="Must be a string, a number or a boolean.")
+
+
+def _body_text(name: str, value: Any) -> str:
+    rule = _BODY_RULES.get(name, _ANY_SCALAR)
+    if type(value) not in rule.types:  # exactly: True is no number here
+        raise InvalidBody({name: [rule.message]})
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidBody({name: ["Must be a finite number."]})
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, list):
+        return _body_list(name, value)
+    if rule.text and not blank(value) and not rule.text.fullmatch(value):
+        raise InvalidBody({name: [rule.message]})
+    return value
+
+
+def _body_list(name: str, items: list) -> str:
+    if name == "tickers":
+        if len(items) > registry.MAX_TICKERS:
+            raise InvalidBody({name: [f"At most {registry.MAX_TICKERS} tickers."]})
+        if not all(isinstance(item, str) and _TICKER.fullmatch(item) for item in items):
+            raise InvalidBody({name: ["Each item must be a ticker symbol."]})
+        return TickerList(",".join(items))
+    if len(items) > len(registry.LIST_FIELDS) or not all(
+        isinstance(item, str) and item in registry.LIST_FIELDS for item in items
+    ):
+        raise InvalidBody({name: [f"Each item must be one of: {', '.join(registry.LIST_FIELDS)}."]})
+    return ",".join(items)
 
 
 def body_params(data) -> QueryDict:
     """
     A JSON object of screen parameters as the query string would carry them: strings as
     they are, numbers in plain decimal notation (a whole float such as 5.0 as 5), booleans
-    as true/false, and for ``tickers`` and ``fields`` a list of strings joined by commas.
-    ``null`` is an absent parameter. Anything else is a 400 naming the parameter.
+    as true/false, and ``tickers`` and ``fields`` lists joined by commas. ``null`` is an
+    absent parameter. A member of a type its parameter does not take (``body_schema``) is a
+    400 naming it; unknown members that are scalars are ignored.
     """
     if not isinstance(data, dict):
         raise InvalidBody({"non_field_errors": ["Send the screen's parameters as a JSON object."]})
     params = QueryDict(mutable=True)
     for name, value in data.items():
-        name = str(name)
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = str(value)
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                raise InvalidBody({name: ["Must be a finite number."]})
-            text = str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
-        elif isinstance(value, str):
-            text = value
-        elif name in _LIST_PARAMS and isinstance(value, list):
-            if not all(isinstance(item, str) for item in value):
-                raise InvalidBody({name: ["Must be a list of strings."]})
-            text = ",".join(value)
-        else:
-            raise InvalidBody({name: [_BODY_VALUE]})
-        params[name] = text
+        if value is not None:
+            params[str(name)] = _body_text(str(name), value)
     return params
+
+
+def _body_property(parameter: OpenApiParameter) -> dict[str, Any]:
+    """One member of the POST body: the query parameter's schema, plus its JSON forms."""
+    name, schema = parameter.name, parameter.type
+    if name == "tickers":
+        items = {"type": "string", "pattern": f"^{TICKER_INPUT_PATTERN}$"}
+        array = {"type": "array", "items": items, "maxItems": registry.MAX_TICKERS}
+        schema = {"anyOf": [schema, array]}
+    elif name == "fields":
+        items = {"type": "string", "enum": list(registry.LIST_FIELDS)}
+        array = {"type": "array", "items": items, "maxItems": len(registry.LIST_FIELDS)}
+        schema = {"anyOf": [schema, array]}
+    elif name in FILTERS and FILTERS[name].op in (Op.GTE, Op.LTE, Op.PRICE_NEAR):
+        flt = FILTERS[name]
+        text = {"type": "string", "pattern": _number_text(flt)}
+        forms = [_number_schema(flt), text, BLANK]
+        if flt.op is Op.PRICE_NEAR:
+            forms += [_words(_TRUE_WORDS), {"type": "boolean", "enum": [True]}]
+        schema = {"anyOf": forms}
+    elif name in _PAGE_PARAMS:
+        schema = {"anyOf": [*schema["anyOf"], {"type": "string", "pattern": _POSITIVE_TEXT}]}
+    return {**schema, "nullable": True, "description": parameter.description}
 
 
 _SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True}
@@ -346,18 +482,11 @@ _SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}
 
 def screen_body():
     """
-    The POST body's schema: the GET parameters as the properties of one object, each also
-    ``null`` (absent); any other member a string, number, boolean or null, ignored as an
-    unknown query parameter is.
+    The POST body's schema: the GET parameters as the members of one object, each also
+    ``null`` (absent), numbers also as text and lists also as JSON arrays; any other member
+    a string, number, boolean or null, ignored as an unknown query parameter is.
     """
-    properties = {}
-    for parameter in screen_parameters():
-        schema = parameter.type if isinstance(parameter.type, dict) else {"type": "string"}
-        if parameter.name in _LIST_PARAMS:  # a list of strings, or their comma-joined text
-            schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-        properties[parameter.name] = {
-            **schema, "nullable": True, "description": parameter.description,
-        }  # fmt: skip
+    properties = {p.name: _body_property(p) for p in screen_parameters()}
     return {
         "application/json": {
             "type": "object", "properties": properties, "additionalProperties": _SCALAR,

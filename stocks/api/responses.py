@@ -60,25 +60,41 @@ class CatalogSerializer(serializers.Serializer):
 ERROR = OpenApiResponse(ErrorSerializer, description="The one error body.")
 INVALID = {400: ERROR}
 NOT_FOUND = {404: ERROR}
-# Every public operation takes an optional API key (stocks.access.authentication).
-KEY_REFUSED = {
+# What every public operation may answer: an optional API key refused
+# (stocks.access.authentication), a URL too long, a plan's limit, the database down.
+EVERY_OPERATION = {
     401: OpenApiResponse(
         ErrorSerializer,
         description="`invalid_api_key`: the key given is malformed, unknown, revoked or expired.",
     ),
     403: OpenApiResponse(
         ErrorSerializer,
-        description="`origin_not_allowed`: the key is bound to other origins than this page's.",
+        description="`origin_not_allowed`: the key is bound to other origins than this page's;"
+        " `plan_limit`: more than the caller's plan includes.",
+    ),
+    414: OpenApiResponse(
+        ErrorSerializer,
+        description="`uri_too_long`: the URL is over 8 KB (the shipped nginx's answer; send a"
+        " long screen as `POST /api/stocks/screen/`).",
+    ),
+    429: OpenApiResponse(
+        ErrorSerializer,
+        description="`rate_limited`: over a window of the caller's plan (see `Retry-After`).",
+    ),
+    503: OpenApiResponse(
+        ErrorSerializer,
+        description="`database_unavailable`: the database cannot be reached (see `Retry-After`).",
     ),
 }
 
 
 def responses(ok, *errors: dict) -> dict:
     """
-    A 200 of ``ok``, the given error statuses and the API key's 401/403, all with the
-    error body.
+    A 200 of ``ok``, the given error statuses, and those of every public operation (the
+    API key's 401/403, the proxy's 414, the plan's 429, an unreachable database's 503), all
+    with the error body.
     """
-    answer = {200: ok, **KEY_REFUSED}
+    answer = {200: ok, **EVERY_OPERATION}
     for error in errors:
         answer.update(error)
     return answer

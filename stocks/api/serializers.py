@@ -9,7 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import Stock
-from ..screen.fields import COMPUTED, FIELDS, Kind
+from ..screen.fields import COMPUTED, FIELDS, FRESHNESS_FIELDS, Kind
 from .parameters import INTERVALS, MOVER_KINDS
 from .presenters import DETAIL_EXTRA, REALTIME_EXTRA, REALTIME_FIELDS
 
@@ -22,17 +22,30 @@ _KINDS = {
 }
 
 
-def _row_fields(names: tuple[str, ...] | None = None) -> dict[str, serializers.Field]:
+def _row_fields(
+    names: tuple[str, ...] | None = None, *, sparse: bool = False
+) -> dict[str, serializers.Field]:
+    """
+    A stock row's fields. ``sparse``: a screen row, where a sparse field set (``fields``)
+    leaves out all but the freshness fields, so only those are required.
+    """
     declared: dict[str, serializers.Field] = {}
+
+    def presence(name: str) -> dict:
+        # (A field's constructor arguments: a serializer's fields are copied through them.)
+        if sparse and name not in FRESHNESS_FIELDS:
+            return {"required": False}  # as a schema: may be absent
+        return {"read_only": True}
+
     for field in FIELDS:
         if names is None or field.name in names:
             help_text = field.description + (f" ({field.unit})" if field.unit else "")
             nullable = Stock._meta.get_field(field.column).null
             declared[field.name] = _KINDS[field.kind](
-                read_only=True, allow_null=nullable, help_text=help_text
+                allow_null=nullable, help_text=help_text, **presence(field.name)
             )
     for name, description in COMPUTED.items():
-        declared[name] = serializers.BooleanField(read_only=True, help_text=description)
+        declared[name] = serializers.BooleanField(help_text=description, **presence(name))
     return declared
 
 
@@ -41,6 +54,9 @@ def _decimals(names: tuple[str, ...]) -> dict[str, serializers.Field]:
 
 
 StockRowSerializer = type("StockRowSerializer", (serializers.Serializer,), _row_fields())
+ScreenRowSerializer = type(
+    "ScreenRowSerializer", (serializers.Serializer,), _row_fields(sparse=True)
+)
 SearchHitSerializer = type(
     "SearchHitSerializer",
     (serializers.Serializer,),
@@ -92,7 +108,7 @@ class StockPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = StockRowSerializer(many=True)
+    results = ScreenRowSerializer(many=True)
 
 
 class SearchResponseSerializer(serializers.Serializer):

@@ -40,12 +40,19 @@ class Op(enum.StrEnum):
     PRICE_NEAR = "price >= week52_high * (1 - value/100)"
 
 
-# Every number a client sends is bounded, so no value can overflow a column type, and no
-# arithmetic on it can grow without bound.
-NUMBER_MAX_DIGITS = 24
-NUMBER_DECIMAL_PLACES = 6
+# Every number a client sends is below 10^18 in absolute value, so no bound can overflow a
+# column type, and no arithmetic on it can grow without bound. Its decimals are read as the
+# column holds them (``stocks.screen.params``): the price-like columns to their scale, the
+# whole-number ones to whole numbers, the double ones as the nearest double, and a percent
+# for near_52w_high to NEAR_DECIMAL_PLACES.
+NUMBER_MAX_WHOLE_DIGITS = 18
+NEAR_DECIMAL_PLACES = 6
 # The price-like columns' scale (models.PRICE): values are stored to four decimals.
 PRICE_DECIMAL_PLACES = 4
+# ``tickers``: a comma-separated text of at most this many characters (what fits in a URL
+# beside every other parameter at its longest: stocks.api.parameters.url_budget), or in a
+# POST body a JSON list of at most MAX_TICKERS tickers.
+TICKERS_MAX_LENGTH = 4000
 MAX_TICKERS = 500
 
 
@@ -125,7 +132,9 @@ FIELDS: tuple[Field, ...] = (
         "ticker", Kind.STRING, "Ticker symbol, canonical form (BRK.B)", orderable=True,
         extra_filters=(
             Filter("tickers", Op.IN, "list[ticker]",
-                   f"Comma-separated tickers (at most {MAX_TICKERS}); BRK-B and brk.b mean BRK.B"),
+                   f"Comma-separated tickers (at most {TICKERS_MAX_LENGTH} characters; in a"
+                   f" POST body also a list of at most {MAX_TICKERS}); BRK-B and brk.b mean"
+                   " BRK.B"),
         ),
     ),
     Field("name", Kind.STRING, "Company name", orderable=True),

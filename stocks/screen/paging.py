@@ -13,8 +13,8 @@ Contract: every list answers ``{"count", "next", "previous", "results"}``.
   It is tied to the data version it was made on: after a change it goes on from its
   position in the new data (rows whose value moved across the position may be seen
   twice or not at all, as in any keyset paging) for ``CURSOR_MAX_AGE_SECONDS`` after
-  its version was replaced; then it is a 400 ``cursor_expired`` (start again with
-  ``cursor=``).
+  its version was replaced; then it is a 404 ``cursor_expired`` (start again with
+  ``cursor=``). A cursor that names no position we made is a 404 ``invalid_cursor``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,6 +42,10 @@ CURSOR_PARAM = "cursor"
 # longer one is forged. Deep JSON nesting within the cap would exhaust the parser's
 # recursion limit: that is caught below.
 MAX_CURSOR_LENGTH = 2048
+# How every cursor we make is written: URL-safe base64 of its JSON, ":", and the base64 of
+# its HMAC-SHA256 (43 characters).
+CURSOR_PATTERN = r"^[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]{43}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
 _INT64 = 2**63 - 1
 
 
@@ -55,12 +60,27 @@ def _positive_int(params, name: str, default: int) -> int:
     return int(digits) if len(digits) <= 18 else 10**18  # far past any page or cap
 
 
-def _invalid_cursor() -> InvalidParameter:
-    return InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
+class CursorNotFound(exceptions.NotFound):
+    """
+    404 ``invalid_cursor``: a cursor written as ours are, that names no position we made
+    (forged, altered, signed with a key since rotated away, or made for another ordering).
+    Like a page past the end, and like DRF's own cursor paging, it is a 404; a cursor that
+    is not even written as ours are (``CURSOR_PATTERN``) is a 400.
+    """
+
+    default_code = "invalid_cursor"
+
+    def __init__(self, message: str = "Invalid cursor.") -> None:
+        super().__init__(f"{message} Start again from the first page (cursor=).")
+        self.error_details = {CURSOR_PARAM: [message]}
+
+
+def _invalid_cursor() -> CursorNotFound:
+    return CursorNotFound()
 
 
 def _cursor_value(kind: Kind, raw: Any) -> Any:
-    """The ordering value a cursor carries, as the column holds it, or a 400."""
+    """The ordering value a cursor carries, as the column holds it, or a 404."""
     if raw is None:
         return None
     if not isinstance(raw, str) or len(raw) > 400:
@@ -98,8 +118,8 @@ def _cursor_value(kind: Kind, raw: Any) -> Any:
 
 
 # Cursors are signed (HMAC-SHA256 with SECRET_KEY, or one of SECRET_KEY_FALLBACKS): a
-# forged or altered one is a 400 before its contents are read. Rotating SECRET_KEY without
-# a fallback ends the cursors in flight (a 400; clients start again from the first page).
+# forged or altered one is a 404 before its contents are read. Rotating SECRET_KEY without
+# a fallback ends the cursors in flight (a 404; clients start again from the first page).
 CURSOR_SALT = "stocks.screen.cursor"
 
 
@@ -151,8 +171,8 @@ class Position:
 
     @classmethod
     def decode(cls, token: str, sort: SortKey) -> Position:
-        if len(token) > MAX_CURSOR_LENGTH:
-            raise _invalid_cursor()
+        if len(token) > MAX_CURSOR_LENGTH or not _CURSOR.fullmatch(token):
+            raise InvalidParameter(CURSOR_PARAM, "Invalid cursor.")
         try:
             body = _signer().unsign(token)
         except signing.BadSignature:
@@ -170,7 +190,7 @@ class Position:
         ):  # fmt: skip
             raise _invalid_cursor() from None
         if ordering != str(sort):
-            raise InvalidParameter(CURSOR_PARAM, "This cursor was made for another ordering.")
+            raise CursorNotFound("This cursor was made for another ordering.")
         if not isinstance(backwards, bool):
             raise _invalid_cursor()
         if version is not None and (
@@ -215,8 +235,8 @@ class PlanLimit(exceptions.PermissionDenied):
         self.error_details = {parameter: [message]}
 
 
-class CursorExpired(exceptions.ValidationError):
-    """400 ``cursor_expired``: the data the cursor was made on was replaced too long ago."""
+class CursorExpired(exceptions.NotFound):
+    """404 ``cursor_expired``: the data the cursor was made on was replaced too long ago."""
 
     default_code = "cursor_expired"
     MESSAGE = (
@@ -225,7 +245,8 @@ class CursorExpired(exceptions.ValidationError):
     )
 
     def __init__(self) -> None:
-        super().__init__({CURSOR_PARAM: [self.MESSAGE]}, code=self.default_code)
+        super().__init__(self.MESSAGE)
+        self.error_details = {CURSOR_PARAM: [self.MESSAGE]}
 
 
 def page_size(params, cap: int | None = None) -> int:
@@ -236,18 +257,19 @@ def page_size(params, cap: int | None = None) -> int:
 
 def parse_paging(params, sort: SortKey, plan=None) -> Paging:
     """
-    Page number or cursor, validated; every error is a 400 naming its parameter. ``plan``
+    Page number or cursor, validated; every malformed value is a 400 naming its parameter
+    (a cursor that names no position of ours is a 404: ``CursorNotFound``). ``plan``
     (the caller's ``Limits``) caps the page size as API_MAX_PAGE_SIZE does, and may refuse
     deep pages and cursors (403 ``plan_limit``).
     """
     size = page_size(params, plan.max_page_size if plan else None)
+    page = _positive_int(params, "page", 1)  # checked in cursor mode too, where it is unused
     if CURSOR_PARAM in params:
         if plan is not None and not plan.cursor_paging:
             raise PlanLimit(CURSOR_PARAM, f"The {plan.name} plan does not include cursor paging.")
         token = params.get(CURSOR_PARAM, "")
         position = None if blank(token) else Position.decode(token, sort)
         return Paging(size=size, cursor_mode=True, position=position)
-    page = _positive_int(params, "page", 1)
     if plan is not None and plan.max_page is not None and page > plan.max_page:
         raise PlanLimit(
             "page",

@@ -13,20 +13,21 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from ..tickers import InvalidTicker, normalize_ticker
+from ..tickers import TICKER_INPUT_PATTERN, normalize_ticker
 from . import fields as registry
 from .fields import FILTERS, FRESHNESS_FIELDS, LIST_FIELDS, Filter, Invalid, Op, SortKey
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-_WHOLE_DIGITS = registry.NUMBER_MAX_DIGITS - registry.NUMBER_DECIMAL_PLACES
-# The longest ``tickers`` value worth parsing: 500 tickers of 16 characters and commas.
-MAX_TICKERS_LENGTH = registry.MAX_TICKERS * 17 + 1000
+# The longest sparse field set worth reading: every field once is 218 characters.
+FIELDS_MAX_LENGTH = 600
+# The longest boolean word, white space around it included.
+WORDS_MAX_LENGTH = 16
 # What counts as white space around a value, and as a blank value (no filter, the default):
 # exactly the characters of \s in the JSON Schema (ECMA-262) regular expressions the OpenAPI
 # schema states it with (``stocks.api.parameters.BLANK``), so the schema and the parser agree.
@@ -67,9 +68,13 @@ class ScreenQuery:
 
 # A number as JSON writes one (ASCII digits, no "_"), a leading "+" or a bare "." allowed.
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_LARGEST = Decimal(10) ** registry.NUMBER_MAX_WHOLE_DIGITS
+_PRICE_QUANTUM = Decimal(1).scaleb(-registry.PRICE_DECIMAL_PLACES)
+_NEAR_QUANTUM = Decimal(1).scaleb(-registry.NEAR_DECIMAL_PLACES)
 
 
-def _decimal(text: str, flt: Filter) -> Decimal:
+def _number(text: str, flt: Filter) -> Decimal:
+    """A finite number below 10^18 in absolute value, within the filter's own range."""
     text = trimmed(text)
     if not _NUMBER.fullmatch(text):
         raise Invalid("Enter a number.")
@@ -79,13 +84,8 @@ def _decimal(text: str, flt: Filter) -> Decimal:
         raise Invalid("Enter a number.") from None
     if not value.is_finite():
         raise Invalid("Enter a number.")
-    _, digits, exponent = value.as_tuple()
-    places = max(0, -exponent)
-    whole = max(0, len(digits) + exponent)
-    if places > registry.NUMBER_DECIMAL_PLACES:
-        raise Invalid(f"Use at most {registry.NUMBER_DECIMAL_PLACES} decimal places.")
-    if whole > _WHOLE_DIGITS:
-        raise Invalid(f"Use at most {_WHOLE_DIGITS} digits before the decimal point.")
+    if abs(value) >= _LARGEST:
+        raise Invalid(f"Must be less than 10^{registry.NUMBER_MAX_WHOLE_DIGITS} in absolute value.")
     if flt.minimum is not None and value < flt.minimum:
         raise Invalid(f"Must be {flt.minimum} or more.")
     if flt.maximum is not None and value > flt.maximum:
@@ -93,8 +93,33 @@ def _decimal(text: str, flt: Filter) -> Decimal:
     return value
 
 
+def _bound(text: str, flt: Filter) -> Decimal:
+    """
+    A range bound, read as exactly as its column can be compared with it: to the column's
+    scale rounded inward for the exact kinds (>= 1.00001 is >= 1.0001 on a price, >= 0.5 is
+    >= 1 on a volume: the same rows), as the nearest double for the double columns (as the
+    database compares them).
+    """
+    value = _number(text, flt)
+    kind = registry.BY_NAME[flt.field].kind
+    if kind is registry.Kind.FLOAT:
+        return _canonical(Decimal(repr(float(value))))
+    quantum = _PRICE_QUANTUM if kind is registry.Kind.DECIMAL else Decimal(1)
+    inward = ROUND_CEILING if flt.op is Op.GTE else ROUND_FLOOR
+    return _canonical(value.quantize(quantum, rounding=inward))
+
+
+def _canonical(value: Decimal) -> Decimal:
+    """One spelling per value (a cache key, a link): no trailing zeros, no negative zero."""
+    return value.normalize() + 0
+
+
+def _word(text: str) -> str:
+    return trimmed(text).lower() if len(text) <= WORDS_MAX_LENGTH else ""
+
+
 def _boolean(text: str, flt: Filter) -> bool:
-    word = trimmed(text).lower()
+    word = _word(text)
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
@@ -103,40 +128,45 @@ def _boolean(text: str, flt: Filter) -> bool:
 
 
 def _near(text: str, flt: Filter) -> Decimal:
-    word = trimmed(text).lower()
+    word = _word(text)
     # "1" is a percent here (within 1%), not a boolean: only the words mean "within 5%".
     if word in TRUE_WORDS and not word.isdigit():
         return Decimal(5)
-    return _decimal(text, flt)
+    return _canonical(_number(text, flt).quantize(_NEAR_QUANTUM, rounding=ROUND_HALF_EVEN))
 
 
 def _string(text: str, flt: Filter) -> str:
-    text = trimmed(text)
-    if "\x00" in text:
-        raise Invalid("Null characters are not allowed.")
     if flt.max_length is not None and len(text) > flt.max_length:
         raise Invalid(f"Use at most {flt.max_length} characters.")
-    return text
+    if "\x00" in text:
+        raise Invalid("Null characters are not allowed.")
+    return trimmed(text)
+
+
+class TickerList(str):
+    """``tickers`` from a POST body's JSON list, already checked: counted, not measured."""
+
+
+_TICKER = re.compile(TICKER_INPUT_PATTERN)
 
 
 def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
-    if len(text) > MAX_TICKERS_LENGTH:
-        raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
-    raw = [part for part in map(trimmed, text.split(",")) if part]
-    if len(raw) > registry.MAX_TICKERS:
-        raise Invalid(f"At most {registry.MAX_TICKERS} tickers.")
-    tickers = []
-    for item in raw:
-        try:
-            tickers.append(normalize_ticker(item))
-        except InvalidTicker:
-            raise Invalid(f"{item[:32]!r} is not a valid ticker symbol.") from None
-    return tuple(sorted(set(tickers)))
+    if not isinstance(text, TickerList) and len(text) > registry.TICKERS_MAX_LENGTH:
+        raise Invalid(
+            f"Use at most {registry.TICKERS_MAX_LENGTH} characters (in a POST body, a list of"
+            f" up to {registry.MAX_TICKERS} tickers)."
+        )
+    tickers = set()
+    for item in filter(None, map(trimmed, text.split(","))):
+        if not _TICKER.fullmatch(item):
+            raise Invalid(f"{item[:32]!r} is not a valid ticker symbol.")
+        tickers.add(normalize_ticker(item))
+    return tuple(sorted(tickers))
 
 
 _PARSERS: dict[Op, Callable[[str, Filter], Any]] = {
-    Op.GTE: _decimal,
-    Op.LTE: _decimal,
+    Op.GTE: _bound,
+    Op.LTE: _bound,
     Op.EXACT: _string,
     Op.IN: _tickers,
     Op.PRICE_ABOVE: _boolean,
@@ -167,6 +197,8 @@ def parse_ordering(raw: str | None) -> SortKey:
 def parse_fields(raw: str | None) -> tuple[str, ...] | None:
     if blank(raw):
         return None
+    if len(raw) > FIELDS_MAX_LENGTH:
+        raise Invalid(f"Use at most {FIELDS_MAX_LENGTH} characters.")
     names = tuple(dict.fromkeys(f for f in map(trimmed, raw.split(",")) if f))
     if not names:  # only commas and white space: blank
         return None

@@ -449,22 +449,23 @@ def test_cursor_stability__previous_after_insert(api, cursor_stocks):
 # --- bad cursors --------------------------------------------------------------------------
 
 
-def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
-    """Only cursors this server signed are read: any change to one is a 400."""
+def test_cursor__unsigned_or_altered(api, cursor_stocks):
+    """Only cursors this server signed are read: any change to one is a 404 invalid_cursor
+    (a position we never made), and one not even written as ours are is a 400."""
     first = api.get(URL, {"cursor": "", "ordering": "ticker", "page_size": 2}).json()
     token = parse_qs(urlsplit(first["next"]).query)["cursor"][0]
     assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200
     body, signature = token.rsplit(":", 1)
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     forged = {**payload, "t": "A"}
-    for bad in (
-        unsigned_cursor(payload),  # the format before cursors were signed
-        unsigned_cursor(forged) + ":" + signature,  # altered, old signature
-        body + ":" + signature[::-1],
-        body,
+    for bad, status, code in (
+        (unsigned_cursor(payload), 400, "invalid"),  # the format before cursors were signed
+        (unsigned_cursor(forged) + ":" + signature, 404, "invalid_cursor"),  # old signature
+        (body + ":" + signature[::-1], 404, "invalid_cursor"),
+        (body, 400, "invalid"),
     ):
         response = api.get(URL, {"cursor": bad, "ordering": "ticker"})
-        error = assert_error(response, 400, "invalid")
+        error = assert_error(response, status, code)
         assert error["details"] == {"cursor": ["Invalid cursor."]}
 
 
@@ -481,6 +482,20 @@ def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
         ("e30", "ticker"),  # {}
         (base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(), "ticker"),
         (base64.urlsafe_b64encode(b"not json").decode(), "ticker"),
+    ],
+)  # fmt: skip
+def test_cursor__not_written_as_ours_is_400(api, cursor_stocks, cursor, ordering):
+    """A cursor that is not even written as ours are (the schema's pattern and length) is a
+    400 naming cursor, never a 500."""
+    response = api.get(URL, {"cursor": cursor, "ordering": ordering})
+
+    error = assert_error(response, 400, "invalid")
+    assert "cursor" in error["details"]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "ordering"),
+    [
         (encode_cursor(None), "ticker"),
         (encode_cursor([1, 2, 3]), "ticker"),
         (encode_cursor("string"), "ticker"),
@@ -500,11 +515,12 @@ def test_cursor__unsigned_or_altered_is_400(api, cursor_stocks):
         (encode_cursor({"v": None, "t": "A", "b": False, "o": "ticker", "d": 1.5}), "ticker"),
     ],
 )  # fmt: skip
-def test_cursor__forged_or_garbage_is_400(api, cursor_stocks, cursor, ordering):
-    """A cursor that did not come from us is a 400 naming cursor, never a 500."""
+def test_cursor__signed_but_not_a_position_is_404(api, cursor_stocks, cursor, ordering):
+    """What a signed cursor holds is still checked (a leaked SECRET_KEY must not turn into a
+    500 or unbounded work): a payload we never made is a 404 naming cursor."""
     response = api.get(URL, {"cursor": cursor, "ordering": ordering})
 
-    error = assert_error(response, 400, "invalid")
+    error = assert_error(response, 404, "invalid_cursor")
     assert "cursor" in error["details"]
 
 
@@ -512,23 +528,22 @@ def test_cursor__forged_or_garbage_is_400(api, cursor_stocks, cursor, ordering):
     ("made_for", "used_with"),
     [("ticker", "-price"), ("-change_percent", "change_percent"), ("pe_ratio", "ticker")],
 )
-def test_cursor__made_for_another_ordering_is_400(api, cursor_stocks, made_for, used_with):
+def test_cursor__made_for_another_ordering_is_404(api, cursor_stocks, made_for, used_with):
     """A cursor only works with the ordering it was made for."""
-    next_url = api.get(URL, {"cursor": "", "ordering": made_for, "page_size": 2}).json()["next"]
-    token = next_url.split("cursor=")[1].split("&")[0]
+    token = _next_token(api, ordering=made_for)
 
     response = api.get(URL, {"cursor": token, "ordering": used_with})
 
-    error = assert_error(response, 400, "invalid")
-    assert "cursor" in error["details"]
+    error = assert_error(response, 404, "invalid_cursor")
+    assert error["details"] == {"cursor": ["This cursor was made for another ordering."]}
 
 
 @pytest.mark.parametrize("flag", ["false", 1, [1], None])
 def test_cursor__direction_must_be_a_boolean(api, cursor_stocks, flag):
-    """A forged direction ("false" as a string, a list) is a 400, not read as backwards."""
+    """A forged direction ("false" as a string, a list) is a 404, not read as backwards."""
     cursor = encode_cursor({"v": None, "t": "C", "b": flag, "o": "ticker"})
 
-    error = assert_error(api.get(URL, {"cursor": cursor}), 400, "invalid")
+    error = assert_error(api.get(URL, {"cursor": cursor}), 404, "invalid_cursor")
 
     assert "cursor" in error["details"]
 
@@ -559,7 +574,7 @@ def test_cursor__goes_on_after_data_changes_until_its_data_is_too_old(
 ):
     """Tied to its data version: after the data changes (a refresh may be many changes, one
     per ingest batch) it goes on for CURSOR_MAX_AGE_SECONDS from when its version was
-    replaced, then is a 400 cursor_expired telling the client to start again."""
+    replaced, then is a 404 cursor_expired telling the client to start again."""
     settings.CURSOR_MAX_AGE_SECONDS = 1
     token = _next_token(api, ordering="ticker")
     for _ in range(30):
@@ -572,7 +587,7 @@ def test_cursor__goes_on_after_data_changes_until_its_data_is_too_old(
     # (another page size: the answer above is in the response cache for its own timeout)
     response = api.get(URL, {"cursor": token, "ordering": "ticker", "page_size": 3})
 
-    error = assert_error(response, 400, "cursor_expired")
+    error = assert_error(response, 404, "cursor_expired")
     assert error["details"] == {"cursor": [CursorExpired.MESSAGE]}
     fresh = _next_token(api, ordering="ticker")
     assert api.get(URL, {"cursor": fresh, "ordering": "ticker"}).status_code == 200
@@ -601,7 +616,7 @@ def test_cursor__a_version_the_cache_cannot_place_is_expired(
     """Ahead of the current one (the cache was flushed and re-seeded since, or another
     deployment's data), or one whose end the cache never saw: expired."""
     cursor = encode_cursor({"v": None, "t": "C", "b": False, "o": "ticker", "d": version})
-    assert_error(api.get(URL, {"cursor": cursor}), 400, "cursor_expired")
+    assert_error(api.get(URL, {"cursor": cursor}), 404, "cursor_expired")
 
 
 def test_cursor__made_before_cursors_carried_a_version_goes_on(api, cursor_stocks):
@@ -616,6 +631,12 @@ def test_cursor__secret_key_rotation(api, cursor_stocks, settings):
     token = parse_qs(urlsplit(first["next"]).query)["cursor"][0]
     old = settings.SECRET_KEY
     settings.SECRET_KEY = "a-new-key-" + "Zq8" * 16
-    assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 400
+    assert_error(api.get(URL, {"cursor": token, "ordering": "ticker"}), 404, "invalid_cursor")
     settings.SECRET_KEY_FALLBACKS = [old]
     assert api.get(URL, {"cursor": token, "ordering": "ticker"}).status_code == 200
+
+
+def test_cursor__a_malformed_page_beside_it_is_400(api, cursor_stocks):
+    """In cursor mode page is unused, but a page the schema refuses is refused all the same."""
+    assert_error(api.get(URL, {"cursor": "", "page": "0"}), 400, "invalid")
+    assert api.get(URL, {"cursor": "", "page": "7"}).status_code == 200

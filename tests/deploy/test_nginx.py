@@ -79,6 +79,21 @@ def test_a_url_over_8_kb_is_a_json_414(proxied):
     assert "POST /api/stocks/screen/" in error["message"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/stocks/", "/api/stocks/screen/", "/api/stocks/screen?x=1", "/api/stocks/PX1/history/",
+     "/api/schema/", "/api/docs", "/health/", "/health/live/"],
+)  # fmt: skip
+def test_trace__a_json_405_allowing_what_the_app_allows(proxied, path):
+    """nginx refuses TRACE itself, before any location: still in the JSON error body, with
+    the Allow header RFC 9110 requires, the same as the app's own 405 for that path."""
+    status, headers, body = request(proxied, "TRACE", path)
+    assert json_error(status, headers, body, 405)["code"] == "method_not_allowed"
+    app_status, app_headers, _ = request(proxied, "DELETE", path)  # passed on: the app's 405
+    assert app_status == 405
+    assert headers["Allow"] == app_headers["Allow"]
+
+
 def test_nginx_errors_are_readable_by_a_browser_on_any_origin(proxied, tmp_path):
     """A member's browser JS gets nginx's own errors with CORS headers (else it sees only
     an opaque network error): the body and Retry-After are readable."""

@@ -172,13 +172,15 @@ def _values_of(field: str) -> list[Any]:
 
 @st.composite
 def _number(draw, flt, seen: list[Decimal]) -> str:
-    """A bound near the data: a stored value, just beside one, or anything (<= 6 places)."""
-    step = draw(st.sampled_from(["0", "0.000001", "-0.000001", "0.0001", "-0.0001", "0.5"]))
+    """A bound near the data: a stored value, just beside one (closer than any column's
+    scale, too), or anything (up to 20 places)."""
+    step = draw(st.sampled_from(["0", "0.000001", "-0.000001", "0.0001", "-0.0001", "0.5",
+                                 "0.00000000000000000001", "-0.00000001"]))  # fmt: skip
     near = st.sampled_from(seen).map(lambda v: v + Decimal(step)) if seen else st.nothing()
     anywhere = st.builds(
         lambda units, places: Decimal(units).scaleb(-places),
         st.integers(-(10**7), 10**13),
-        st.integers(0, 6),
+        st.integers(0, 20),
     )
     value = draw(st.one_of(near, anywhere))
     if flt.minimum is not None:

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from stocks.models import Stock
-from stocks.screen.fields import LIST_FIELDS, ORDERING_FIELDS
+from stocks.screen.fields import LIST_FIELDS, ORDERING_FIELDS, TICKERS_MAX_LENGTH
 
 from ..factories import StockFactory
 
@@ -436,7 +436,8 @@ def test_screen_fields__unknown_is_400(api, fields):
         ("market_cap_min", "1e400"),
         ("volume_min", "1e400"),
         ("change_percent_min", "-1e400"),
-        ("dividend_yield_min", "1e-400"),
+        ("price_min", "1e18"),
+        ("price_max", "-1000000000000000000.5"),
         ("avg_volume_min", "0x10"),
         ("volume_min", "1e20"),
         ("ordering", "bogus"),
@@ -459,7 +460,9 @@ def test_screen_fields__unknown_is_400(api, fields):
         ("tickers", "100%,%d"),
         ("rsi_min", "150"),
         ("rsi_max", "-5"),
-        ("tickers", ",".join(f"T{i}" for i in range(501))),
+        ("tickers", "A," * (TICKERS_MAX_LENGTH // 2) + "B"),
+        ("tickers", "STRA\u00dfE"),  # "ß".upper() is "SS": ASCII only
+        ("tickers", "\uff21APL"),  # a fullwidth A
         ("sector", "x" * 65),
         ("sector", "Energy\x00"),
     ],
@@ -479,13 +482,64 @@ def test_screen_invalid__every_bad_parameter_reported(api):
     assert {"price_min", "ordering", "above_sma50"} <= set(response.json()["error"]["details"])
 
 
-def test_screen_tickers__500_is_the_limit(api):
-    """Exactly 500 tickers is accepted."""
+def test_screen_tickers__the_limit_is_the_length_of_the_text(api):
+    """A comma list of exactly TICKERS_MAX_LENGTH characters is accepted (500 tickers of up to
+    seven characters fit)."""
     make("T499")
+    text = ",".join(f"T{i}" for i in range(500))
+    text += "," * (TICKERS_MAX_LENGTH - len(text))
 
-    response = api.get(URL, {"tickers": ",".join(f"T{i}" for i in range(500))})
+    response = api.get(URL, {"tickers": text})
 
     assert tickers_of(response) == ["T499"]
+
+
+@pytest.mark.parametrize(
+    ("param", "column", "text"),
+    [("price_min", "price", "10.00000001"), ("price_max", "price", "10.99999999"),
+     ("price_min", "price", "10.00009999999999"), ("volume_min", "volume", "1000.000001"),
+     ("volume_min", "volume", "1000.5"), ("market_cap_max", "market_cap", "2000000000.9")],
+)  # fmt: skip
+def test_screen_numbers__exact_whatever_their_decimals(api, param, column, text):
+    """On the exact columns the rounded bound selects exactly the rows the bound as written
+    does, compared in exact decimals."""
+    for n, (price, volume) in enumerate([("10.0000", 1000), ("10.0001", 1001), ("10.9999", 10),
+                                         ("11.0000", 5)]):  # fmt: skip
+        make(f"T{n}", price=Decimal(price), volume=volume, market_cap=2 * 10**9 + n - 1)
+    compare = (lambda v: v >= Decimal(text)) if param.endswith("_min") else (
+        lambda v: v <= Decimal(text))  # fmt: skip
+    expected = sorted(s.ticker for s in Stock.objects.all() if compare(getattr(s, column)))
+
+    assert tickers_of(api.get(URL, {param: text})) == expected
+    assert 0 < len(expected) < 4
+
+
+@pytest.mark.parametrize(
+    ("given", "same_as"),
+    [
+        ({"price_min": "10.00001"}, {"price_min": "10.0001"}),  # prices: 4 decimals
+        ({"price_max": "10.99999"}, {"price_max": "10.9999"}),
+        ({"price_min": "9.99999999999999999999"}, {"price_min": "10"}),
+        ({"volume_min": "1000.5"}, {"volume_min": "1001"}),  # volumes: whole numbers
+        ({"market_cap_max": "2e9"}, {"market_cap_max": "2000000000"}),
+        ({"pe_min": "15.0000000000000000001"}, {"pe_min": "15"}),  # ratios: the nearest double
+        ({"near_52w_high": "5.0000004"}, {"near_52w_high": "5"}),  # 6 decimals
+    ],
+)
+def test_screen_numbers__read_as_the_column_holds_them(api, given, same_as):
+    """Any number below 10^18 is taken, whatever its decimals: more than its column holds are
+    read as exactly as the column can be compared (a bound rounded inward), so the rows are
+    the rows of the rounded bound, and so are the links."""
+    for n, (price, volume) in enumerate([("10.0000", 1000), ("10.0001", 1001), ("10.9999", 10),
+                                         ("11.0000", 5)]):  # fmt: skip
+        make(f"T{n}", price=Decimal(price), volume=volume, market_cap=2 * 10**9 + n - 1,
+             pe_ratio=15 + n, week52_high=Decimal("10.5"))  # fmt: skip
+
+    response = api.get(URL, given)
+    expected = api.get(URL, same_as)
+
+    assert response.status_code == expected.status_code == 200
+    assert response.json() == expected.json()
 
 
 def test_screen_unknown_parameter__ignored(api):
