@@ -8,7 +8,6 @@ values (every bad one named in one 400), ``schema`` documents them with their re
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -364,7 +363,7 @@ class InvalidBody(exceptions.ValidationError):
 _LIST_PARAMS = frozenset({"tickers", "fields"})  # the parameters that are lists
 _PAGE_PARAMS = frozenset({"page", "page_size"})
 # A page number or size written as text: a positive whole number (leading zeros allowed).
-_POSITIVE_TEXT = r"^[0-9]*[1-9][0-9]*$"
+_POSITIVE_TEXT = r"^0*[1-9][0-9]*$"
 _TICKER = re.compile(TICKER_INPUT_PATTERN)
 
 
@@ -381,7 +380,7 @@ def _body_rules() -> dict[str, _BodyRule]:
     rules = {}
     for param, flt in FILTERS.items():
         if flt.op in (Op.GTE, Op.LTE, Op.PRICE_NEAR):
-            text, types = _number_text(flt), (int, float, str)
+            text, types = _number_text(flt), (int, Decimal, float, str)
             if flt.op is Op.PRICE_NEAR:  # also true, or a word for it
                 text, types = f"(?:{text})|(?:{_words(_TRUE_WORDS)['pattern']})", (bool, *types)
             rules[param] = _BodyRule(types, server_regex(text), "Must be a number.")
@@ -401,7 +400,9 @@ def _body_rules() -> dict[str, _BodyRule]:
 
 _BODY_RULES = _body_rules()
 # Any other member: a scalar, ignored as an unknown query parameter is.
-_ANY_SCALAR = _BodyRule((bool, int, float, str), message="Must be a string, a number or a boolean.")
+_ANY_SCALAR = _BodyRule(
+    (bool, int, Decimal, float, str), message="Must be a string, a number or a boolean."
+)
 
 
 def _body_text(name: str, value: Any) -> str:
@@ -412,10 +413,10 @@ def _body_text(name: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidBody({name: ["Must be a finite number."]})
-        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, Decimal):  # a JSON number with a fraction or exponent, as written
+        return str(value)  # (1E-99999999 stays short: the screen's parser reads exponents)
+    if isinstance(value, float):  # past a double's range: 1e400 is inf (NaN is refused)
+        raise InvalidBody({name: ["Must be a finite number."]})
     if isinstance(value, list):
         return _body_list(name, value)
     if rule.text and not blank(value) and not rule.text.fullmatch(value):

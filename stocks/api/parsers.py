@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import json
+from decimal import Decimal
+
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
+from rest_framework.utils import json as json_utils
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -28,4 +33,14 @@ class BoundedJSONParser(JSONParser):
             length = 0
         if length > limit:
             raise RequestTooLarge(f"The request body is over {limit // 1024} KB.")
-        return super().parse(stream, media_type, parser_context)
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            # Numbers with a fraction or exponent as Decimals, exactly as written: a double
+            # would round 1.00000000000000001 to 1 before the screen reads it.
+            return json.load(
+                codecs.getreader(encoding)(stream),
+                parse_constant=json_utils.strict_constant,
+                parse_float=Decimal,
+            )
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None

@@ -50,7 +50,7 @@ NEAR_DECIMAL_PLACES = 6
 # The price-like columns' scale (models.PRICE): values are stored to four decimals.
 PRICE_DECIMAL_PLACES = 4
 # ``tickers``: a comma-separated text of at most this many characters (what fits in a URL
-# beside every other parameter at its longest: stocks.api.parameters.url_budget), or in a
+# beside every other parameter at its longest, in ASCII: tests/api/test_docs.py), or in a
 # POST body a JSON list of at most MAX_TICKERS tickers.
 TICKERS_MAX_LENGTH = 4000
 MAX_TICKERS = 500

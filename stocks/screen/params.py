@@ -67,7 +67,7 @@ class ScreenQuery:
 
 
 # A number as JSON writes one (ASCII digits, no "_"), a leading "+" or a bare "." allowed.
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _LARGEST = Decimal(10) ** registry.NUMBER_MAX_WHOLE_DIGITS
 _PRICE_QUANTUM = Decimal(1).scaleb(-registry.PRICE_DECIMAL_PLACES)
 _NEAR_QUANTUM = Decimal(1).scaleb(-registry.NEAR_DECIMAL_PLACES)
@@ -84,7 +84,7 @@ def _number(text: str, flt: Filter) -> Decimal:
         raise Invalid("Enter a number.") from None
     if not value.is_finite():
         raise Invalid("Enter a number.")
-    if abs(value) >= _LARGEST:
+    if not -_LARGEST < value < _LARGEST:  # (exact: abs() would round to 28 digits)
         raise Invalid(f"Must be less than 10^{registry.NUMBER_MAX_WHOLE_DIGITS} in absolute value.")
     if flt.minimum is not None and value < flt.minimum:
         raise Invalid(f"Must be {flt.minimum} or more.")

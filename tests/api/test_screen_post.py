@@ -104,7 +104,12 @@ LIST_FIELDS_MESSAGE = f"Each item must be one of: {', '.join(LIST_FIELDS)}."
         ({"tickers": ["AAPL", ""]}, "tickers", "Each item must be a ticker symbol."),
         ({"tickers": {"AAPL": 1}}, "tickers", "Must be a string or a list of strings."),
         ({"tickers": ["A"] * 501}, "tickers", "At most 500 tickers."),
-        ('{"price_min": 1e400}', "price_min", "Must be a finite number."),
+        ('{"price_min": 1e400}', "price_min", "Must be less than 10^18 in absolute value."),
+        (
+            '{"page": "1111111111111111111111111111111x"}',
+            "page",
+            "Must be a positive whole number.",
+        ),
         ({"price_min": True}, "price_min", "Must be a number."),
         ({"price_min": "1e5"}, "price_min", "Must be a number."),  # text: plain decimals
         ({"price_min": "1" * 19}, "price_min", "Must be a number."),  # text: its bound too
@@ -132,6 +137,23 @@ def test_post__numbers_as_json_writes_them(api, stocks):
     assert response.status_code == 200
     expected = api.get("/api/stocks/", {"page_size": 5, "price_min": "0.0015", "price_max": 100})
     assert response.json() == expected.json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "query"),
+    [
+        ('{"price_min": 10.00000000000000001}', {"price_min": "10.00000000000000001"}),
+        ('{"volume_min": 1000.0000000000001}', {"volume_min": "1000.0000000000001"}),
+        ('{"price_min": 999999999999999999.5}', {"price_min": "999999999999999999.5"}),
+        ('{"price_min": 1e-999999999}', {"price_min": "1e-999999999"}),
+        ('{"unknown": 1e400}', {}),
+    ],
+)
+def test_post__json_numbers_exactly_as_written(api, stocks, raw, query):
+    """A JSON number is read as written, never through a double: the POST is the GET."""
+    response = api.generic("POST", URL, raw, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json() == api.get("/api/stocks/", query).json()
 
 
 @pytest.mark.parametrize(
