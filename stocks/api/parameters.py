@@ -8,6 +8,7 @@ values (every bad one named in one 400), ``schema`` documents them with their re
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -360,7 +361,6 @@ class InvalidBody(exceptions.ValidationError):
     pass
 
 
-_LIST_PARAMS = frozenset({"tickers", "fields"})  # the parameters that are lists
 _PAGE_PARAMS = frozenset({"page", "page_size"})
 # A page number or size written as text: a positive whole number (leading zeros allowed).
 _POSITIVE_TEXT = r"^0*[1-9][0-9]*$"
@@ -415,8 +415,10 @@ def _body_text(name: str, value: Any) -> str:
         return str(value)
     if isinstance(value, Decimal):  # a JSON number with a fraction or exponent, as written
         return str(value)  # (1E-99999999 stays short: the screen's parser reads exponents)
-    if isinstance(value, float):  # past a double's range: 1e400 is inf (NaN is refused)
-        raise InvalidBody({name: ["Must be a finite number."]})
+    if isinstance(value, float):  # (the API's parser gives Decimals; a caller may not)
+        if not math.isfinite(value):
+            raise InvalidBody({name: ["Must be a finite number."]})
+        return repr(value)
     if isinstance(value, list):
         return _body_list(name, value)
     if rule.text and not blank(value) and not rule.text.fullmatch(value):
@@ -441,9 +443,9 @@ def _body_list(name: str, items: list) -> str:
 def body_params(data) -> QueryDict:
     """
     A JSON object of screen parameters as the query string would carry them: strings as
-    they are, numbers in plain decimal notation (a whole float such as 5.0 as 5), booleans
+    they are, numbers as written (``BoundedJSONParser`` reads them as Decimals), booleans
     as true/false, and ``tickers`` and ``fields`` lists joined by commas. ``null`` is an
-    absent parameter. A member of a type its parameter does not take (``body_schema``) is a
+    absent parameter. A member of a type its parameter does not take (``screen_body``) is a
     400 naming it; unknown members that are scalars are ignored.
     """
     if not isinstance(data, dict):
