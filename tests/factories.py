@@ -56,6 +56,13 @@ class StockFactory(DjangoModelFactory):
     quote_time = factory.LazyFunction(timezone.now)
     is_active = True
 
+    class Params:
+        # Just listed: no quote and no indicators yet (what ingest and the commands fill in).
+        new_listing = factory.Trait(
+            quote_time=None, avg_volume_30d=None, week52_high=None, week52_low=None,
+            sma_20=None, sma_50=None, sma_200=None, rsi_14=None, volatility_30d=None,
+        )  # fmt: skip
+
     @factory.post_generation
     def search_terms(self, create, extracted, **kwargs):
         if create:

@@ -134,48 +134,42 @@ def test_history__no_bars_is_an_empty_list(api, acme):
 # --- weekly and monthly -------------------------------------------------------------------
 
 
-def test_history__weekly_aggregation(api, acme, bar_factory):
-    """1wk: open of the first day, max high, min low, last close, summed volume, per week."""
+@pytest.mark.parametrize(
+    ("start", "interval", "bars"),
+    [
+        pytest.param("2025-12-01", "1wk", [
+            # Mon Dec 29 .. Fri Jan 2: crosses the year end, Jan 1 closed.
+            bar("2025-12-29", "10.00", "11.90", "8.70", "9.30", 1000),
+            bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
+            # Monday Jan 19 is a holiday: the week is dated by its first trading day.
+            bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
+            bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
+        ], id="weekly"),
+        pytest.param("2025-12-01", "1mo", [
+            bar("2025-12-29", "10.00", "11.90", "8.70", "9.00", 600),
+            # Jan 1 is a holiday: January starts on the 2nd.
+            bar("2026-01-02", "9.00", "13.00", "7.50", "12.80", 3000),
+            bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
+        ], id="monthly"),
+        # Only bars inside start/end count: a week cut by ``start`` starts later.
+        pytest.param("2025-12-31", "1wk", [
+            bar("2025-12-31", "11.50", "11.60", "8.70", "9.30", 700),
+            bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
+            bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
+            bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
+        ], id="weekly, cut by start"),
+    ],
+)  # fmt: skip
+def test_history__aggregation(api, acme, bar_factory, start, interval, bars):
+    """Per week or calendar month: open of the first day, max high, min low, last close,
+    summed volume, dated by its first trading day in the data."""
     add_bars(bar_factory, acme, DAILY)
 
-    body = history(api, start="2025-12-01", end="2026-02-28", interval="1wk")
+    body = history(api, start=start, end="2026-02-28", interval=interval)
 
-    assert body["interval"] == "1wk"
-    assert body["bars"] == [
-        # Mon Dec 29 .. Fri Jan 2: crosses the year end, Jan 1 closed.
-        bar("2025-12-29", "10.00", "11.90", "8.70", "9.30", 1000),
-        bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
-        # Monday Jan 19 is a holiday: the week is dated by its first trading day.
-        bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
-        bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
-    ]
-    assert body["count"] == 4
-
-
-def test_history__monthly_aggregation(api, acme, bar_factory):
-    """1mo: one bar per calendar month, dated by its first trading day in the data."""
-    add_bars(bar_factory, acme, DAILY)
-
-    body = history(api, start="2025-12-01", end="2026-02-28", interval="1mo")
-
-    assert body["bars"] == [
-        bar("2025-12-29", "10.00", "11.90", "8.70", "9.00", 600),
-        # Jan 1 is a holiday: January starts on the 2nd.
-        bar("2026-01-02", "9.00", "13.00", "7.50", "12.80", 3000),
-        bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
-    ]
-
-
-def test_history__weekly_bounds_cut_inside_a_week(api, acme, bar_factory):
-    """Aggregation uses only bars inside start/end: a week cut by ``start`` starts later."""
-    add_bars(bar_factory, acme, DAILY)
-
-    body = history(api, start="2025-12-31", end="2026-01-09", interval="1wk")
-
-    assert body["bars"] == [
-        bar("2025-12-31", "11.50", "11.60", "8.70", "9.30", 700),
-        bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
-    ]
+    assert body["interval"] == interval
+    assert body["bars"] == bars
+    assert body["count"] == len(bars)
 
 
 # --- period and bounds --------------------------------------------------------------------

@@ -15,17 +15,7 @@ pytestmark = pytest.mark.django_db
         "/api/market/movers/",
         "/api/schema/",
         "/api/docs/",
-    ],
-)
-def test_endpoint__answers_200(api, stock_factory, path):
-    """Every collection endpoint answers 200 with a stock present."""
-    stock_factory(ticker="AB", name="Abacus Corp")
-    assert api.get(path).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
+        # The same without the trailing slash (no redirect, no 404), and the detail paths.
         "/api/stocks",
         "/api/stocks/AB",
         "/api/stocks/AB/history",
@@ -35,7 +25,7 @@ def test_endpoint__answers_200(api, stock_factory, path):
         "/api/stocks/search?q=ab",
     ],
 )
-def test_endpoint__trailing_slash_optional(api, stock_factory, path):
-    """Paths answer the same without their trailing slash (no redirect, no 404)."""
+def test_endpoint__answers_200(api, stock_factory, path):
+    """Every endpoint answers 200 with a stock present, with or without its trailing slash."""
     stock_factory(ticker="AB", name="Abacus Corp")
     assert api.get(path).status_code == 200

@@ -86,15 +86,7 @@ def write(tmp_path, name: str, text: str) -> str:
 
 @pytest.fixture
 def acme(stock_factory):
-    return stock_factory(
-        ticker="ACME",
-        name="Acme Corp",
-        sma_20=None,
-        rsi_14=None,
-        week52_high=None,
-        week52_low=None,
-        quote_time=None,
-    )
+    return stock_factory(ticker="ACME", name="Acme Corp", new_listing=True)
 
 
 def test_import_market_data__bars_import_and_recompute_indicators(tmp_path, acme):

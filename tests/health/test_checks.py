@@ -209,30 +209,26 @@ def test_workers_check__ok_with_a_worker(use_broker, celery_worker, redis_url):
     assert celery_worker in result.details["workers"]
 
 
-@pytest.mark.parametrize(
-    ("minimum", "critical", "status"),
-    [(0, 0, OK), (100.1, 0, DEGRADED), (100.1, 100.1, DOWN)],
-)
-def test_disk_check__thresholds(settings, minimum, critical, status):
-    """Free disk under the minimum degrades, under the critical level is down."""
-    settings.HEALTH_DISK_MIN_FREE_PERCENT = minimum
-    settings.HEALTH_DISK_CRITICAL_FREE_PERCENT = critical
-    result = run("disk")
-    assert result.status == status
-    assert "% free on " in result.message
+_DISK = ("disk", "HEALTH_DISK_MIN_FREE_PERCENT", "HEALTH_DISK_CRITICAL_FREE_PERCENT", "% free on ")
+_MEMORY = ("memory", "HEALTH_MEMORY_MAX_PERCENT", "HEALTH_MEMORY_CRITICAL_PERCENT", "% of ")
 
 
 @pytest.mark.parametrize(
-    ("maximum", "critical", "status"),
-    [(101, 101, OK), (0, 101, DEGRADED), (0, 0, DOWN)],
-)
-def test_memory_check__thresholds(settings, maximum, critical, status):
-    """Memory in use over the maximum degrades, over the critical level is down."""
-    settings.HEALTH_MEMORY_MAX_PERCENT = maximum
-    settings.HEALTH_MEMORY_CRITICAL_PERCENT = critical
-    result = run("memory")
+    ("check", "thresholds", "status"),
+    [
+        # Free disk under the minimum degrades, under the critical level is down.
+        (_DISK, (0, 0), OK), (_DISK, (100.1, 0), DEGRADED), (_DISK, (100.1, 100.1), DOWN),
+        # Memory in use over the maximum degrades, over the critical level is down.
+        (_MEMORY, (101, 101), OK), (_MEMORY, (0, 101), DEGRADED), (_MEMORY, (0, 0), DOWN),
+    ],
+)  # fmt: skip
+def test_resource_checks__thresholds(settings, check, thresholds, status):
+    name, warn_setting, critical_setting, message = check
+    setattr(settings, warn_setting, thresholds[0])
+    setattr(settings, critical_setting, thresholds[1])
+    result = run(name)
     assert result.status == status
-    assert "% of " in result.message
+    assert message in result.message
 
 
 def test_memory_check__a_limit_on_an_ancestor_cgroup_counts(settings, cgroups):

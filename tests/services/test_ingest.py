@@ -185,17 +185,7 @@ def series_bars(ticker="ACME") -> list[Bar]:
 @pytest.fixture
 def acme(stock_factory):
     """A listed stock with no quote, no bars and no indicators yet."""
-    return stock_factory(
-        ticker="ACME",
-        name="Acme Corp",
-        **dict.fromkeys(
-            ["avg_volume_30d", "week52_high", "week52_low", "sma_20", "sma_50", "sma_200"],
-            None,
-        ),
-        rsi_14=None,
-        volatility_30d=None,
-        quote_time=None,
-    )
+    return stock_factory(ticker="ACME", name="Acme Corp", new_listing=True)
 
 
 def test_ingest_bars__stores_bars(acme):
