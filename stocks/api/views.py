@@ -11,6 +11,7 @@ rejected) before the cache is consulted: the key is made of the parsed, normalis
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +30,7 @@ from ..market_calendar import get_calendar, stale_threshold
 from ..models import Stock
 from ..screen import select
 from ..screen.paging import parse_paging
-from ..screen.params import parse_screen
+from ..screen.params import ScreenQuery, parse_query_string, parse_screen
 from ..tickers import TICKER_PATH_PATTERN, InvalidTicker, normalize_ticker
 from . import parameters, presenters
 from .catalog import build_catalog
@@ -94,7 +95,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
     )
     def list(self, request):
-        return self._screen(request, request.query_params, request.path)
+        query = parse_query_string(get_bytes_from_wsgi(request.META, "QUERY_STRING", ""))
+        return self._screen(request, request.query_params, request.path, query)
 
     @extend_schema(
         operation_id="stocks_screen",
@@ -109,8 +111,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         list_path = reverse("api:stock-list").rstrip("/") + "/"
         return self._screen(request, parameters.body_params(request.data), list_path)
 
-    def _screen(self, request, params, list_path: str):
-        query = parse_screen(params)
+    def _screen(self, request, params, list_path: str, query: ScreenQuery | None = None):
+        query = parse_screen(params) if query is None else query
         paging = parse_paging(params, query.ordering, plan_of(request))
         # Links are absolute: the body depends on the scheme and host it was asked for.
         base = request.build_absolute_uri(list_path)

@@ -210,6 +210,18 @@ def parse_fields(raw: str | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys((*names, *FRESHNESS_FIELDS)))
 
 
+@functools.lru_cache(maxsize=1024)
+def parse_query_string(query_string: bytes) -> ScreenQuery:
+    """
+    ``parse_screen`` of a raw query string (read as Django reads ``request.GET``),
+    remembered: the screens asked again and again (the cached ones) skip the parse. A
+    refused query raises each time, as it did.
+    """
+    from django.http import QueryDict
+
+    return parse_screen(QueryDict(query_string))
+
+
 def parse_screen(params: Mapping[str, str]) -> ScreenQuery:
     """Validate every screen parameter of ``params``; a 400 names each bad one."""
     errors: dict[str, list[str]] = {}
