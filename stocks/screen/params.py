@@ -210,16 +210,29 @@ def parse_fields(raw: str | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys((*names, *FRESHNESS_FIELDS)))
 
 
-@functools.lru_cache(maxsize=1024)
+# The longest query string whose parse is remembered (a few hundred bytes bound the memory
+# it takes: a long list of tickers is parsed each time, as every query was).
+REMEMBERED_QUERY_BYTES = 512
+
+
 def parse_query_string(query_string: bytes) -> ScreenQuery:
     """
-    ``parse_screen`` of a raw query string (read as Django reads ``request.GET``),
-    remembered: the screens asked again and again (the cached ones) skip the parse. A
+    ``parse_screen`` of a raw query string, read as Django reads ``request.GET``; for a short
+    one, remembered: the screens asked again and again (the cached ones) skip the parse. A
     refused query raises each time, as it did.
     """
+    if len(query_string) > REMEMBERED_QUERY_BYTES:
+        return _parse(query_string)
+    return _remembered(query_string)
+
+
+def _parse(query_string: bytes) -> ScreenQuery:
     from django.http import QueryDict
 
     return parse_screen(QueryDict(query_string))
+
+
+_remembered = functools.lru_cache(maxsize=256)(_parse)
 
 
 def parse_screen(params: Mapping[str, str]) -> ScreenQuery:

@@ -675,3 +675,22 @@ def test_screen_exact_filters__blank_is_no_filter(api):
     make("AAA", sector="Energy")
 
     assert tickers_of(api.get(URL, {"sector": "  ", "exchange": " "})) == ["AAA"]
+
+
+def test_screen_parse__remembered_for_short_query_strings_only(api):
+    """A short query string's parse is remembered (a cached screen parses nothing twice); a
+    long one (many tickers) is parsed each time; a refused one is refused each time."""
+    from stocks.screen import params
+
+    params._remembered.cache_clear()
+    make("AAPL")
+    for _ in range(3):
+        assert tickers_of(api.get(URL, {"ordering": "-price"})) == ["AAPL"]
+    assert params._remembered.cache_info().hits == 2
+
+    long_query = {"tickers": ",".join(f"T{n}" for n in range(200)) + ",AAPL"}
+    assert tickers_of(api.get(URL, long_query)) == ["AAPL"]
+    for _ in range(2):
+        assert_invalid(api.get(URL, {"price_min": "x"}), "price_min")
+    info = params._remembered.cache_info()
+    assert (info.currsize, info.hits) == (1, 2)  # the long one and the refusals: not kept
