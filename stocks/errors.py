@@ -70,7 +70,7 @@ def _message_and_details(exc: exceptions.APIException) -> tuple[str, Any]:
 
 def _code(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ValidationError):
-        return exc.default_code  # "invalid", or a subclass's own (cursor_expired)
+        return exc.default_code  # "invalid", or a subclass's own
     codes = exc.get_codes()
     return codes if isinstance(codes, str) else exc.default_code
 
