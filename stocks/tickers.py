@@ -10,6 +10,7 @@ TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,15}\Z")
 # What a client may write for one ticker, before normalisation (ASCII only: "ß".upper() is
 # "SS"), and what a URL path segment may hold (no "/").
 TICKER_INPUT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.\-/]{0,15}"
+TICKER_INPUT = re.compile(TICKER_INPUT_PATTERN)
 TICKER_PATH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9.\-]{0,15}"
 
 

@@ -8,7 +8,7 @@ values (every bad one named in one 400), ``schema`` documents them with their re
 
 from __future__ import annotations
 
-import math
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ from ..screen.params import (
     blank,
     trimmed,
 )
-from ..tickers import TICKER_INPUT_PATTERN
+from ..tickers import TICKER_INPUT, TICKER_INPUT_PATTERN
 
 _DIGITS = {Op.GTE, Op.LTE, Op.PRICE_NEAR}
 # An optional parameter sent empty or blank (``kind=``, a form's untouched field) is the same
@@ -364,65 +364,81 @@ class InvalidBody(exceptions.ValidationError):
 _PAGE_PARAMS = frozenset({"page", "page_size"})
 # A page number or size written as text: a positive whole number (leading zeros allowed).
 _POSITIVE_TEXT = r"^0*[1-9][0-9]*$"
-_TICKER = re.compile(TICKER_INPUT_PATTERN)
+_LIST = "Must be a string or a list of strings."
 
 
 @dataclass(frozen=True)
-class _BodyRule:
-    """What a POST body member may be: JSON types, and the text a string must match."""
+class _BodyMember:
+    """
+    A POST body member, declared once: its schema (the query parameter's, plus the JSON
+    forms a body adds), the JSON types that schema admits, and what a string must match
+    (its string forms' patterns, as the server reads them; None: the parser checks it).
+    """
 
+    schema: dict[str, Any]
     types: tuple[type, ...]
-    text: re.Pattern | None = None  # None: any string
+    text: re.Pattern | None = None
     message: str = "Must be a string."
 
+    @classmethod
+    def of(cls, forms: list[dict], types: tuple[type, ...], message: str) -> _BodyMember:
+        """A member that is any of ``forms``: a string must match one of their patterns."""
+        patterns = [f["pattern"] for f in forms if f.get("type") == "string" and "pattern" in f]
+        text = server_regex("|".join(f"(?:{p})" for p in patterns))
+        return cls({"anyOf": forms}, types, text, message)
 
-def _body_rules() -> dict[str, _BodyRule]:
-    rules = {}
-    for param, flt in FILTERS.items():
-        if flt.op in (Op.GTE, Op.LTE, Op.PRICE_NEAR):
-            text, types = _number_text(flt), (int, Decimal, float, str)
-            if flt.op is Op.PRICE_NEAR:  # also true, or a word for it
-                text, types = f"(?:{text})|(?:{_words(_TRUE_WORDS)['pattern']})", (bool, *types)
-            rules[param] = _BodyRule(types, server_regex(text), "Must be a number.")
-        elif flt.op is Op.PRICE_ABOVE:
-            rules[param] = _BodyRule((bool, str), message="Must be a boolean.")
-        elif flt.op is Op.IN:
-            rules[param] = _BodyRule((str, list), message="Must be a string or a list of strings.")
+
+def _body_member(parameter: OpenApiParameter) -> _BodyMember:
+    name, schema = parameter.name, parameter.type
+    flt = FILTERS.get(name)
+    if name in ("tickers", "fields"):
+        if name == "tickers":
+            items = {"type": "string", "pattern": f"^{TICKER_INPUT_PATTERN}$"}
+            most = registry.MAX_TICKERS
         else:
-            rules[param] = _BodyRule((str,))
-    for param in _PAGE_PARAMS:
-        whole = server_regex(_POSITIVE_TEXT)
-        rules[param] = _BodyRule((int, str), whole, "Must be a positive whole number.")
-    rules["ordering"] = rules[CURSOR_PARAM] = _BodyRule((str,))
-    rules["fields"] = _BodyRule((str, list), message="Must be a string or a list of strings.")
-    return rules
+            items = {"type": "string", "enum": list(registry.LIST_FIELDS)}
+            most = len(registry.LIST_FIELDS)
+        array = {"type": "array", "items": items, "maxItems": most}
+        return _BodyMember({"anyOf": [schema, array]}, (str, list), message=_LIST)
+    if flt is not None and flt.op in _DIGITS:  # a number, its text, or blank
+        forms = [_number_schema(flt), {"type": "string", "pattern": _number_text(flt)}, BLANK]
+        types: tuple[type, ...] = (int, Decimal, str)
+        if flt.op is Op.PRICE_NEAR:  # also true, or a word for it
+            forms += [_words(_TRUE_WORDS), {"type": "boolean", "enum": [True]}]
+            types = (bool, *types)
+        return _BodyMember.of(forms, types, "Must be a number.")
+    if flt is not None and flt.op is Op.PRICE_ABOVE:
+        return _BodyMember(schema, (bool, str), message="Must be a boolean.")
+    if name in _PAGE_PARAMS:
+        forms = [*schema["anyOf"], {"type": "string", "pattern": _POSITIVE_TEXT}]
+        return _BodyMember.of(forms, (int, str), "Must be a positive whole number.")
+    return _BodyMember(schema, (str,))
 
 
-_BODY_RULES = _body_rules()
+@functools.cache
+def _body_members() -> dict[str, _BodyMember]:
+    """Each member's check (built once: the checks depend on no setting)."""
+    return {parameter.name: _body_member(parameter) for parameter in screen_parameters()}
+
+
 # Any other member: a scalar, ignored as an unknown query parameter is.
-_ANY_SCALAR = _BodyRule(
-    (bool, int, Decimal, float, str), message="Must be a string, a number or a boolean."
+_ANY_SCALAR = _BodyMember(
+    {}, (bool, int, Decimal, str), message="Must be a string, a number or a boolean."
 )
 
 
 def _body_text(name: str, value: Any) -> str:
-    rule = _BODY_RULES.get(name, _ANY_SCALAR)
-    if type(value) not in rule.types:  # exactly: True is no number here
-        raise InvalidBody({name: [rule.message]})
+    member = _body_members().get(name, _ANY_SCALAR)
+    if type(value) not in member.types:  # exactly: True is no number here
+        raise InvalidBody({name: [member.message]})
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):  # a JSON number with a fraction or exponent, as written
-        return str(value)  # (1E-99999999 stays short: the screen's parser reads exponents)
-    if isinstance(value, float):  # (the API's parser gives Decimals; a caller may not)
-        if not math.isfinite(value):
-            raise InvalidBody({name: ["Must be a finite number."]})
-        return repr(value)
+    if isinstance(value, int | Decimal):  # (BoundedJSONParser: a fraction or exponent as a
+        return str(value)  # Decimal, as written; 1E-99999999 stays short)
     if isinstance(value, list):
         return _body_list(name, value)
-    if rule.text and not blank(value) and not rule.text.fullmatch(value):
-        raise InvalidBody({name: [rule.message]})
+    if member.text and not member.text.fullmatch(value):
+        raise InvalidBody({name: [member.message]})
     return value
 
 
@@ -430,7 +446,7 @@ def _body_list(name: str, items: list) -> str:
     if name == "tickers":
         if len(items) > registry.MAX_TICKERS:
             raise InvalidBody({name: [f"At most {registry.MAX_TICKERS} tickers."]})
-        if not all(isinstance(item, str) and _TICKER.fullmatch(item) for item in items):
+        if not all(isinstance(item, str) and TICKER_INPUT.fullmatch(item) for item in items):
             raise InvalidBody({name: ["Each item must be a ticker symbol."]})
         return TickerList(",".join(items))
     if len(items) > len(registry.LIST_FIELDS) or not all(
@@ -457,29 +473,6 @@ def body_params(data) -> QueryDict:
     return params
 
 
-def _body_property(parameter: OpenApiParameter) -> dict[str, Any]:
-    """One member of the POST body: the query parameter's schema, plus its JSON forms."""
-    name, schema = parameter.name, parameter.type
-    if name == "tickers":
-        items = {"type": "string", "pattern": f"^{TICKER_INPUT_PATTERN}$"}
-        array = {"type": "array", "items": items, "maxItems": registry.MAX_TICKERS}
-        schema = {"anyOf": [schema, array]}
-    elif name == "fields":
-        items = {"type": "string", "enum": list(registry.LIST_FIELDS)}
-        array = {"type": "array", "items": items, "maxItems": len(registry.LIST_FIELDS)}
-        schema = {"anyOf": [schema, array]}
-    elif name in FILTERS and FILTERS[name].op in (Op.GTE, Op.LTE, Op.PRICE_NEAR):
-        flt = FILTERS[name]
-        text = {"type": "string", "pattern": _number_text(flt)}
-        forms = [_number_schema(flt), text, BLANK]
-        if flt.op is Op.PRICE_NEAR:
-            forms += [_words(_TRUE_WORDS), {"type": "boolean", "enum": [True]}]
-        schema = {"anyOf": forms}
-    elif name in _PAGE_PARAMS:
-        schema = {"anyOf": [*schema["anyOf"], {"type": "string", "pattern": _POSITIVE_TEXT}]}
-    return {**schema, "nullable": True, "description": parameter.description}
-
-
 _SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True}
 
 
@@ -489,7 +482,10 @@ def screen_body():
     ``null`` (absent), numbers also as text and lists also as JSON arrays; any other member
     a string, number, boolean or null, ignored as an unknown query parameter is.
     """
-    properties = {p.name: _body_property(p) for p in screen_parameters()}
+    properties = {
+        p.name: {**_body_member(p).schema, "nullable": True, "description": p.description}
+        for p in screen_parameters()
+    }
     return {
         "application/json": {
             "type": "object", "properties": properties, "additionalProperties": _SCALAR,

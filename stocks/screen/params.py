@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from ..tickers import TICKER_INPUT_PATTERN, normalize_ticker
+from ..tickers import TICKER_INPUT, normalize_ticker
 from . import fields as registry
 from .fields import FILTERS, FRESHNESS_FIELDS, LIST_FIELDS, Filter, Invalid, Op, SortKey
 
@@ -147,9 +148,6 @@ class TickerList(str):
     """``tickers`` from a POST body's JSON list, already checked: counted, not measured."""
 
 
-_TICKER = re.compile(TICKER_INPUT_PATTERN)
-
-
 def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
     if not isinstance(text, TickerList) and len(text) > registry.TICKERS_MAX_LENGTH:
         raise Invalid(
@@ -158,7 +156,7 @@ def _tickers(text: str, flt: Filter) -> tuple[str, ...]:
         )
     tickers = set()
     for item in filter(None, map(trimmed, text.split(","))):
-        if not _TICKER.fullmatch(item):
+        if not TICKER_INPUT.fullmatch(item):
             raise Invalid(f"{item[:32]!r} is not a valid ticker symbol.")
         tickers.add(normalize_ticker(item))
     return tuple(sorted(tickers))
@@ -227,8 +225,6 @@ def parse_query_string(query_string: bytes) -> ScreenQuery:
 
 
 def _parse(query_string: bytes) -> ScreenQuery:
-    from django.http import QueryDict
-
     return parse_screen(QueryDict(query_string))
 
 

@@ -134,17 +134,20 @@ def test_history__no_bars_is_an_empty_list(api, acme):
 # --- weekly and monthly -------------------------------------------------------------------
 
 
+# DAILY by week: Mon Dec 29 .. Fri Jan 2 crosses the year end (Jan 1 closed); Monday Jan 19
+# is a holiday, so that week is dated by its first trading day.
+WEEKS = [
+    bar("2025-12-29", "10.00", "11.90", "8.70", "9.30", 1000),
+    bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
+    bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
+    bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("start", "interval", "bars"),
     [
-        pytest.param("2025-12-01", "1wk", [
-            # Mon Dec 29 .. Fri Jan 2: crosses the year end, Jan 1 closed.
-            bar("2025-12-29", "10.00", "11.90", "8.70", "9.30", 1000),
-            bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
-            # Monday Jan 19 is a holiday: the week is dated by its first trading day.
-            bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
-            bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
-        ], id="weekly"),
+        pytest.param("2025-12-01", "1wk", WEEKS, id="weekly"),
         pytest.param("2025-12-01", "1mo", [
             bar("2025-12-29", "10.00", "11.90", "8.70", "9.00", 600),
             # Jan 1 is a holiday: January starts on the 2nd.
@@ -153,10 +156,7 @@ def test_history__no_bars_is_an_empty_list(api, acme):
         ], id="monthly"),
         # Only bars inside start/end count: a week cut by ``start`` starts later.
         pytest.param("2025-12-31", "1wk", [
-            bar("2025-12-31", "11.50", "11.60", "8.70", "9.30", 700),
-            bar("2026-01-05", "9.30", "12.40", "9.20", "12.00", 1100),
-            bar("2026-01-20", "12.00", "13.00", "7.50", "12.80", 1500),
-            bar("2026-02-02", "12.80", "13.20", "12.60", "13.10", 900),
+            bar("2025-12-31", "11.50", "11.60", "8.70", "9.30", 700), *WEEKS[1:],
         ], id="weekly, cut by start"),
     ],
 )  # fmt: skip
