@@ -121,6 +121,15 @@ class Instance:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
 
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> bytes:
+        """What the instance logged (its access log included) after byte ``offset``."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read()
+
 
 @contextmanager
 def live_app(tmp_path: Path, *, setup: str = "", workers: int = 1, **env_vars) -> Iterator[LiveApp]:
