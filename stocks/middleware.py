@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessages
 from django.db import connection, connections
 from django.http import JsonResponse
 from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGet
@@ -214,3 +217,36 @@ class ConditionalGetMiddleware(DjangoConditionalGet):
 
     def needs_etag(self, response):
         return 200 <= response.status_code < 300 and super().needs_etag(response)
+
+
+class OffTheApi:
+    """
+    Runs the Django middleware it is mixed into only off the public API. Under
+    ``stocks.urls.API_PREFIX`` a caller is anonymous or shows an API key
+    (``stocks.access.authentication``, which sets DRF's ``request.user`` itself): nothing
+    there reads Django's lazy user or the message store, so building both for each request
+    was work thrown away (README "Response cache" has the numbers). The admin and the
+    operator views (a staff session) get them as Django ships them. Sessions and CSRF stay
+    Django's own, unchanged: Django's deploy checks look for them by name, and skipping them
+    saved nothing measurable.
+    """
+
+    def __call__(self, request):
+        if request.path_info.startswith(_api_path()):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+@functools.cache
+def _api_path() -> str:
+    from .urls import API_PREFIX  # not at import: the URLconf imports the views
+
+    return f"/{API_PREFIX}"  # path_info: below any script prefix
+
+
+class AuthenticationMiddleware(OffTheApi, DjangoAuthentication):
+    pass
+
+
+class MessageMiddleware(OffTheApi, DjangoMessages):
+    pass

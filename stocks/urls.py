@@ -6,14 +6,18 @@ from .api.schema import RedocView, SchemaView, SwaggerView
 from .errors import api_not_found
 from .health import views as health
 
+# The public REST API: every path under it authenticates by API key (or none) and keeps
+# no session (stocks.middleware.OffTheApi relies on that).
+API_PREFIX = "api/"
+
 urlpatterns = [
-    path("api/", include("stocks.api.urls")),
+    path(API_PREFIX, include("stocks.api.urls")),
     # The trailing slash is optional here too, as everywhere under /api/.
-    re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(rf"^{API_PREFIX}schema/?$", SchemaView.as_view(), name="schema"),
+    re_path(rf"^{API_PREFIX}docs/?$", SwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(rf"^{API_PREFIX}redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
     # Anything else under /api/ is a JSON 404, whatever DEBUG says.
-    re_path(r"^api/", api_not_found),
+    re_path(rf"^{API_PREFIX}", api_not_found),
     re_path(r"^health/?$", health.health, name="health"),
     re_path(r"^health/live/?$", health.live, name="health-live"),
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),

@@ -4,7 +4,8 @@ DRF's content negotiation, decided once per distinct ``Accept`` header.
 ``DefaultContentNegotiation`` parses the ``Accept`` header and matches it against every
 renderer on each request: about a fifth of a cached answer's time in the view. The
 decision depends only on the header, the ``format`` asked for and the view's renderer
-classes, so it is remembered for those (a bounded LRU: a new header costs what it did).
+classes, so it is remembered for those (a bounded LRU: a new header costs what it did). The query
+string is parsed for ``format`` only when that name appears in it.
 A refusal (406) is not remembered: it raises, as before.
 """
 
@@ -18,10 +19,17 @@ from rest_framework.negotiation import DefaultContentNegotiation
 
 class RememberedContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
-        chosen = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        chosen = format_suffix or self._format_parameter(request)
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         index, media_type = _decide(accept, chosen, tuple(type(r) for r in renderers))
         return renderers[index], media_type
+
+    def _format_parameter(self, request) -> str | None:
+        """``?format=``; the query string is parsed only if the name is in it at all."""
+        name = self.settings.URL_FORMAT_OVERRIDE
+        if not name or name not in request.META.get("QUERY_STRING", ""):
+            return None
+        return request.query_params.get(name)
 
 
 @functools.lru_cache(maxsize=256)

@@ -95,8 +95,8 @@ class StockViewSet(PublicEndpoint, viewsets.ViewSet):
         responses=responses(StockPageSerializer, INVALID, NOT_FOUND),
     )
     def list(self, request):
-        query = parse_query_string(get_bytes_from_wsgi(request.META, "QUERY_STRING", ""))
-        return self._screen(request, request.query_params, request.path, query)
+        query, params = parse_query_string(get_bytes_from_wsgi(request.META, "QUERY_STRING", ""))
+        return self._screen(request, params, request.path, query)
 
     @extend_schema(
         operation_id="stocks_screen",

@@ -213,19 +213,21 @@ def parse_fields(raw: str | None) -> tuple[str, ...] | None:
 REMEMBERED_QUERY_BYTES = 512
 
 
-def parse_query_string(query_string: bytes) -> ScreenQuery:
+def parse_query_string(query_string: bytes) -> tuple[ScreenQuery, QueryDict]:
     """
-    ``parse_screen`` of a raw query string, read as Django reads ``request.GET``; for a short
-    one, remembered: the screens asked again and again (the cached ones) skip the parse. A
-    refused query raises each time, as it did.
+    ``parse_screen`` of a raw query string, and the parameters as Django reads them into
+    ``request.GET`` (immutable: shared, never changed); for a short one, remembered: the
+    screens asked again and again (the cached ones) skip the parse. A refused query raises
+    each time, as it did.
     """
     if len(query_string) > REMEMBERED_QUERY_BYTES:
         return _parse(query_string)
     return _remembered(query_string)
 
 
-def _parse(query_string: bytes) -> ScreenQuery:
-    return parse_screen(QueryDict(query_string))
+def _parse(query_string: bytes) -> tuple[ScreenQuery, QueryDict]:
+    params = QueryDict(query_string)
+    return parse_screen(params), params
 
 
 _remembered = functools.lru_cache(maxsize=256)(_parse)
