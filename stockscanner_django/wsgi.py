@@ -3,7 +3,15 @@
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockscanner_django.settings")
 
 application = get_wsgi_application()
+
+# The URLconf, and with it every view and all they import (DRF, the schema, numpy, the
+# screen engine: about 17 MB), imported now rather than on a worker's first request.
+# gunicorn imports this module once in its master (preload_app) and forks the workers from
+# it, so they share those pages instead of each holding its own copy (bench/load.py: added
+# RSS per worker).
+get_resolver().url_patterns  # noqa: B018 - imported for its side effect

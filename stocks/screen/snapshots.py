@@ -16,6 +16,8 @@ snapshot answers only requests of its own version.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import pickle
 import threading
@@ -74,9 +76,33 @@ def current(version: int | None) -> engine.Snapshot | None:
         if snapshot is not None:
             _held = snapshot
             metrics.record_snapshot(snapshot, built=shared is None)
+            # The blob or the rows read, and the snapshot replaced. (Only then: a worker
+            # waiting for another's build gets here on each request, and a trim takes ms.)
+            give_back_freed_memory()
         return snapshot
     finally:
         _building.release()
+
+
+def give_back_freed_memory() -> None:
+    """
+    Hand the heap freed by a snapshot load or build back to the system. Unpickling a
+    shared snapshot holds its blob (26 MB at 100 000 stocks) beside the arrays it becomes,
+    and a build holds every row it read; glibc keeps what they leave in the process's heap,
+    where it counted as about 28 MB more RSS in every worker (measured: a load took RSS up
+    66 MB, 38 MB after the trim). ``malloc_trim`` is glibc's; elsewhere this does nothing.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
+        return None
 
 
 def _shared(version: int) -> engine.Snapshot | None:

@@ -188,3 +188,38 @@ def test_snapshot__ingest_publishes_the_new_version(
     blob = cache.get(cache_key("stocks", "snapshot", data_version.current()))
     assert blob is not None
     assert pickle.loads(blob).position_value("price", 0) == Decimal("11")
+
+
+def test_snapshot__freed_memory_given_back_after_each_load_or_build(settings, monkeypatch):
+    """The heap a load or build leaves is handed back (malloc_trim where glibc has it)."""
+    trims: list[int] = []
+    monkeypatch.setattr(snapshots, "_malloc_trim", lambda: trims.append)
+    settings.SCREEN_SNAPSHOT_SHARED = False
+    StockFactory(ticker="AAA")
+
+    assert snapshots.current(data_version.current()) is not None  # built
+    assert snapshots.current(data_version.current()) is not None  # held: nothing freed
+    assert trims == [0]
+
+
+def test_snapshot__no_trim_while_another_process_builds(settings, monkeypatch, builds):
+    """Waiting for another worker's build costs a request no trim (it takes milliseconds)."""
+    trims: list[int] = []
+    monkeypatch.setattr(snapshots, "_malloc_trim", lambda: trims.append)
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA")
+    version = data_version.current()
+    cache.add(cache_key("stocks", "snapshot", version) + ":lock", 1, timeout=60)
+
+    assert snapshots.current(version) is None
+    assert (builds, trims) == ([], [])
+
+
+def test_snapshot__giving_memory_back_is_a_no_op_without_glibc(monkeypatch):
+    snapshots._malloc_trim.cache_clear()
+    monkeypatch.setattr(snapshots.ctypes, "CDLL", lambda name: object())  # no malloc_trim
+    try:
+        snapshots.give_back_freed_memory()
+        assert snapshots._malloc_trim() is None
+    finally:
+        snapshots._malloc_trim.cache_clear()
