@@ -37,8 +37,9 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
+from redis.exceptions import RedisError
 
-from . import data_version, metrics
+from . import data_version, metrics, shared_redis
 from .cache_namespaces import cache_key
 
 CONTENT_TYPE = "application/json"  # what DRF's JSONRenderer answers
@@ -217,13 +218,65 @@ def _compute_once(key: str, render: Callable[[], Rendered], timeout: int) -> Cac
         return entry
     try:
         entry = _entry(render())
+    except BaseException:
+        _release(lock, token)
+        raise
+    _store_and_release(key, entry, timeout, lock, token)
+    return entry
+
+
+# Store the entry, then release the lock if it is still ours (past RESPONSE_CACHE_LOCK_SECONDS
+# it may be another request's): with Redis one script, so one round trip instead of three,
+# and the check and the delete are one step. KEYS: entry, lock; ARGV: entry, timeout in ms
+# (0: none), token, all as django-redis writes them.
+_STORE_AND_RELEASE = """
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _store_and_release(key: str, entry: CachedBody, timeout: int | None, lock: str, token: str):
+    if not shared_redis.available():
         cache.set(key, entry, timeout)
-        return entry
-    finally:
-        # Only our own lock: past RESPONSE_CACHE_LOCK_SECONDS it may be someone else's.
-        # (Not atomic; at worst a third request renders once more.)
-        if cache.get(lock) == token:
+        _release(lock, token)
+        return
+    milliseconds = 0 if timeout is None else max(1, int(timeout * 1000))
+    client = cache.client
+    _script(
+        _STORE_AND_RELEASE,
+        keys=[cache.make_key(key), cache.make_key(lock)],
+        args=[client.encode(entry), milliseconds, client.encode(token)],
+    )
+
+
+def _release(lock: str, token: str) -> None:
+    """Delete ``lock`` if it still holds ``token``."""
+    if not shared_redis.available():
+        if cache.get(lock) == token:  # not atomic: at worst a third request renders again
             cache.delete(lock)
+        return
+    _script(_RELEASE, keys=[cache.make_key(lock)], args=[cache.client.encode(token)])
+
+
+def _script(source: str, *, keys: list, args: list) -> None:
+    """Run a script on the cache's Redis; a failure is ignored, as the cache's own are."""
+    try:
+        shared_redis.script(source)(keys=keys, args=args)
+    except (RedisError, OSError):  # as IGNORE_EXCEPTIONS: the cache failing fails no request
+        return  # nothing stored (the next request renders); the lock expires by itself
 
 
 def _wait_for(key: str, lock: str) -> CachedBody | None:

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.core.cache import cache
@@ -385,6 +386,49 @@ def test_cached_response__concurrent_misses_render_once(any_cache, settings, mon
     assert render.calls == 1
     assert {gzip.decompress(r.content) for r in responses} == {BIG}
     assert len(waiting) == threads - 1
+    assert any_cache.get(current_key() + ":lock") is None
+
+
+def test_cached_response__a_miss_stores_and_releases_its_lock(any_cache):
+    """The entry stored with its timeout, our lock gone; on Redis in one round trip."""
+    scripts = []
+    real_script = caching.shared_redis.script
+
+    def counted(source):
+        scripts.append(source)
+        return real_script(source)
+
+    with patch.object(caching.shared_redis, "script", counted):
+        assert respond(Render(), timeout=30).content == BIG
+    assert any_cache.get(current_key()).body == BIG
+    assert any_cache.get(current_key() + ":lock") is None
+    if caching.shared_redis.available():
+        assert scripts == [caching._STORE_AND_RELEASE]  # the store and the release: one call
+        ttl = caching.shared_redis.client().pttl(any_cache.make_key(current_key()))
+        assert 0 < ttl <= 30_000
+
+
+def test_cached_response__a_lock_no_longer_ours_is_left(any_cache, monkeypatch):
+    """Our lock expired and another request took it: storing ours does not release theirs."""
+    real_add = any_cache.add
+
+    def add_then_lose_it(key, value, timeout=None):
+        taken = real_add(key, value, timeout=timeout)
+        if key.endswith(":lock"):
+            any_cache.set(key, "another request", 60)  # ours expired; another took it
+        return taken
+
+    monkeypatch.setattr(caching.cache, "add", add_then_lose_it)
+    assert respond(Render()).content == BIG
+    assert any_cache.get(current_key()).body == BIG
+    assert any_cache.get(current_key() + ":lock") == "another request"
+
+
+def test_cached_response__a_failed_render_releases_its_lock(any_cache):
+    """Nothing stored, and the lock released: the next request renders at once."""
+    with pytest.raises(RuntimeError):
+        respond(Render(error=RuntimeError("boom")))
+    assert any_cache.get(current_key()) is None
     assert any_cache.get(current_key() + ":lock") is None
 
 
