@@ -570,11 +570,13 @@ def _publish_snapshot(env: dict) -> None:
     version does).
     """
     started = time.monotonic()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); "
-         "from stocks.screen import snapshots; snapshots.publish()"],
-        cwd=REPO_ROOT, env=env, check=True, capture_output=True,
+         "from stocks.screen import snapshots; assert snapshots.publish() is not None"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
+    if done.returncode != 0:
+        raise Failed(f"publishing the screen snapshot failed:\n{done.stderr[-3000:]}")
     print(f"screen snapshot published to the cache in {time.monotonic() - started:.1f}s")
 
 

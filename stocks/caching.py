@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import time
@@ -41,6 +42,9 @@ from redis.exceptions import RedisError
 
 from . import data_version, metrics, shared_redis
 from .cache_namespaces import cache_key
+
+# Where django-redis logs the errors it ignores (settings.DJANGO_REDIS_LOGGER).
+cache_errors = logging.getLogger("stocks.cache_errors")
 
 CONTENT_TYPE = "application/json"  # what DRF's JSONRenderer answers
 
@@ -275,8 +279,10 @@ def _script(source: str, *, keys: list, args: list) -> None:
     """Run a script on the cache's Redis; a failure is ignored, as the cache's own are."""
     try:
         shared_redis.script(source)(keys=keys, args=args)
-    except (RedisError, OSError):  # as IGNORE_EXCEPTIONS: the cache failing fails no request
-        return  # nothing stored (the next request renders); the lock expires by itself
+    except (RedisError, OSError) as exc:  # as IGNORE_EXCEPTIONS: it fails no request
+        # Nothing stored (the next request renders); the lock expires by itself. Logged
+        # where the cache's own ignored errors go (one line a minute).
+        cache_errors.warning("response cache store failed: %s", exc)
 
 
 def _wait_for(key: str, lock: str) -> CachedBody | None:

@@ -12,16 +12,22 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 READ_ONLY = ["get", "head"]
 
 
-class SchemaView(SpectacularAPIView):
+class PublicDocs:
+    """Read-only and for anyone: nothing under /api/ reads a session (stocks.urls)."""
+
     http_method_names = READ_ONLY
+    authentication_classes = ()
 
 
-class SwaggerView(SpectacularSwaggerView):
-    http_method_names = READ_ONLY
+class SchemaView(PublicDocs, SpectacularAPIView):
+    pass
 
 
-class RedocView(SpectacularRedocView):
-    http_method_names = READ_ONLY
+class SwaggerView(PublicDocs, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(PublicDocs, SpectacularRedocView):
     template_name = "stocks/redoc.html"  # no web fonts from Google: nothing leaves the box
 
 

@@ -93,16 +93,25 @@ def give_back_freed_memory() -> None:
     66 MB, 38 MB after the trim). ``malloc_trim`` is glibc's; elsewhere this does nothing.
     """
     trim = _malloc_trim()
-    if trim is not None:
+    if trim is None:
+        return
+    started = time.perf_counter()
+    try:
         trim(0)
+    except Exception:  # noqa: BLE001 - memory housekeeping must never fail a request
+        logger.warning("malloc_trim failed", exc_info=True)
+        return
+    logger.debug("freed heap handed back in %.1f ms", (time.perf_counter() - started) * 1000)
 
 
 @functools.cache
 def _malloc_trim():
     try:
-        return ctypes.CDLL(None).malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
         return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def _shared(version: int) -> engine.Snapshot | None:

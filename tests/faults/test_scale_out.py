@@ -38,7 +38,11 @@ for n in range(40):
 def pair(tmp_path):
     """Two instances of the app on one database, and nginx in front of both."""
     ports = [free_port(), free_port()]
-    envs = [app_env(tmp_path, port, workers=2, RATE_LIMITS_ENABLED="false") for port in ports]
+    envs = [
+        # The access log on, whatever the environment says: the restart waits on it.
+        app_env(tmp_path, port, workers=2, RATE_LIMITS_ENABLED="false", GUNICORN_ACCESS_LOG="-")
+        for port in ports
+    ]
     prepare(envs[0], SETUP)
     instances = [
         Instance(env, port, tmp_path / f"gunicorn-{n}.log")
