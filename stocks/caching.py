@@ -34,10 +34,11 @@ from enum import Enum
 from uuid import UUID
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
+from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
 from . import data_version, metrics, shared_redis
@@ -253,12 +254,12 @@ return 0
 
 
 def _store_and_release(key: str, entry: CachedBody, timeout: int | None, lock: str, token: str):
-    if not shared_redis.available():
+    client = _redis_client()
+    if client is None:
         cache.set(key, entry, timeout)
         _release(lock, token)
         return
     milliseconds = 0 if timeout is None else max(1, int(timeout * 1000))
-    client = cache.client
     _script(
         _STORE_AND_RELEASE,
         keys=[cache.make_key(key), cache.make_key(lock)],
@@ -268,11 +269,19 @@ def _store_and_release(key: str, entry: CachedBody, timeout: int | None, lock: s
 
 def _release(lock: str, token: str) -> None:
     """Delete ``lock`` if it still holds ``token``."""
-    if not shared_redis.available():
+    client = _redis_client()
+    if client is None:
         if cache.get(lock) == token:  # not atomic: at worst a third request renders again
             cache.delete(lock)
         return
-    _script(_RELEASE, keys=[cache.make_key(lock)], args=[cache.client.encode(token)])
+    _script(_RELEASE, keys=[cache.make_key(lock)], args=[client.encode(token)])
+
+
+def _redis_client():
+    """django-redis's client of the default cache (it encodes values as the cache does), or
+    None when the cache is another backend."""
+    backend = caches["default"]
+    return backend.client if isinstance(backend, RedisCache) else None
 
 
 def _script(source: str, *, keys: list, args: list) -> None:
