@@ -34,11 +34,10 @@ from enum import Enum
 from uuid import UUID
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
-from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
 from . import data_version, metrics, shared_redis
@@ -254,7 +253,7 @@ return 0
 
 
 def _store_and_release(key: str, entry: CachedBody, timeout: int | None, lock: str, token: str):
-    client = _redis_client()
+    client = shared_redis.cache_client()
     if client is None:
         cache.set(key, entry, timeout)
         _release(lock, token)
@@ -269,19 +268,12 @@ def _store_and_release(key: str, entry: CachedBody, timeout: int | None, lock: s
 
 def _release(lock: str, token: str) -> None:
     """Delete ``lock`` if it still holds ``token``."""
-    client = _redis_client()
+    client = shared_redis.cache_client()
     if client is None:
         if cache.get(lock) == token:  # not atomic: at worst a third request renders again
             cache.delete(lock)
         return
     _script(_RELEASE, keys=[cache.make_key(lock)], args=[client.encode(token)])
-
-
-def _redis_client():
-    """django-redis's client of the default cache (it encodes values as the cache does), or
-    None when the cache is another backend."""
-    backend = caches["default"]
-    return backend.client if isinstance(backend, RedisCache) else None
 
 
 def _script(source: str, *, keys: list, args: list) -> None:

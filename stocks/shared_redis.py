@@ -12,6 +12,20 @@ def available() -> bool:
     return settings.CACHES["default"]["BACKEND"] == REDIS_BACKEND
 
 
+def cache_client():
+    """
+    django-redis's client of the default cache (its ``encode`` writes values as the cache
+    does), or None when the default cache is another backend: decided by the backend
+    itself, so a script that must read and write the cache's own values never runs beside
+    a local-memory cache.
+    """
+    from django.core.cache import caches
+    from django_redis.cache import RedisCache
+
+    backend = caches["default"]
+    return backend.client if isinstance(backend, RedisCache) else None
+
+
 def client():
     """The cache's redis-py client: its pool, credentials, TLS and breaker (redis_breaker)."""
     from django_redis import get_redis_connection

@@ -402,7 +402,7 @@ def test_cached_response__a_miss_stores_and_releases_its_lock(any_cache):
         assert respond(Render(), timeout=30).content == BIG
     assert any_cache.get(current_key()).body == BIG
     assert any_cache.get(current_key() + ":lock") is None
-    if caching._redis_client() is not None:
+    if caching.shared_redis.cache_client() is not None:
         assert scripts == [caching._STORE_AND_RELEASE]  # the store and the release: one call
         ttl = caching.shared_redis.client().pttl(any_cache.make_key(current_key()))
         assert 0 < ttl <= 30_000

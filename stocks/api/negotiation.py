@@ -4,9 +4,9 @@ DRF's content negotiation, decided once per distinct ``Accept`` header.
 ``DefaultContentNegotiation`` parses the ``Accept`` header and matches it against every
 renderer on each request: about a fifth of a cached answer's time in the view. The
 decision depends only on the header, the ``format`` asked for and the view's renderer
-classes, so it is remembered for those (a bounded LRU: a new header costs what it did). The query
-string is parsed for ``format`` only when that name appears in it.
-A refusal (406) is not remembered: it raises, as before.
+classes, so it is remembered for those (a bounded LRU: a new header costs what it did).
+The query string is parsed for ``format`` only when that name appears in it. A refusal
+(406) is not remembered: it raises, as before.
 """
 
 from __future__ import annotations
