@@ -33,6 +33,36 @@ from bench.common import RESULTS
 NAIVE_SHARE = 10  # the naive loops time one row in NAIVE_SHARE
 
 
+class _Clock:
+    """
+    Quote times inside the last completed regular session, a second apart on each call:
+    every quote is newer than every stored one (an older quote is skipped, and would time
+    nothing), and a Massive snapshot stamped then is read as a live trade at any hour the
+    bench runs (stamped after the close it would be read as the session's close, older
+    than the quotes stored before it).
+    """
+
+    def __init__(self) -> None:
+        from stocks.market_calendar import get_calendar
+
+        calendar = get_calendar()
+        opened = calendar.session(calendar.last_completed_session(datetime.now(UTC)))[0]
+        self._next = opened.astimezone(UTC) + timedelta(minutes=30)
+
+    def __call__(self) -> datetime:
+        self._next += timedelta(seconds=1)
+        return self._next
+
+
+_clock: _Clock | None = None
+
+
+def _now() -> datetime:
+    global _clock
+    _clock = _clock or _Clock()
+    return _clock()
+
+
 def _setup(stocks: int):
     import django
 
@@ -59,9 +89,7 @@ def _setup(stocks: int):
 def _quotes(tickers, round_no: int):
     from stocks.providers.base import Quote
 
-    # Now (less a moment): each round's quotes are newer than every stored one, so every
-    # stock is written (an older quote would be skipped, and time nothing).
-    at = datetime.now(UTC) - timedelta(seconds=5)
+    at = _now()
     return [
         Quote(
             ticker=t,
@@ -124,7 +152,7 @@ def _naive_bars(bars) -> None:
 
 
 def _snapshot_body(tickers, round_no: int) -> bytes:
-    updated = time.time_ns() - 5 * 10**9
+    updated = int(_now().timestamp()) * 10**9
     return json.dumps(
         {
             "status": "OK",

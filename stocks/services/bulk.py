@@ -15,7 +15,9 @@ Measured by bench/ingest.py.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -54,16 +56,57 @@ def upsert(
         [meta.get_field(name).column for name in update],
         [meta.get_field(name).column for name in conflict],
     )
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = _values_mysql if connection.vendor == "mysql" else _values_bound
     # SQLite counts its parameters (Django assumes 999 there); the servers take 1,000 rows.
     limit = connection.features.max_query_params
     size = BATCH_SIZE if limit is None else max(1, min(BATCH_SIZE, limit // len(fields)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            params = [value for values in batch for value in values]
-            cursor.execute(head + ", ".join([row] * len(batch)) + " " + suffix, params)
+            sql, params = values(rows[start : start + size], len(fields))
+            cursor.execute(head + sql + " " + suffix, params)
     return len(rows)
+
+
+def _values_bound(rows: Sequence[Sequence[Any]], width: int) -> tuple[str, list[Any]]:
+    """``(%s, ...), ...`` for ``rows``, and the parameters: the driver binds every value."""
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * len(rows)), [value for values in rows for value in values]
+
+
+def _values_mysql(rows: Sequence[Sequence[Any]], width: int) -> tuple[str, list[Any]]:
+    """
+    As ``_values_bound``, with numbers and NULLs written as the text mysqlclient would
+    send for them (it interpolates every parameter in Python, about 1 µs each: a third of
+    the time of 100,000 bars). Other values (text, dates) stay parameters for the driver.
+    """
+    params: list[Any] = []
+    rendered = []
+    for values in rows:
+        texts = []
+        for value in values:
+            text = _number_text(value)
+            if text is None:
+                texts.append("%s")
+                params.append(value)
+            else:
+                texts.append(text)
+        rendered.append("(" + ", ".join(texts) + ")")
+    return ", ".join(rendered), params
+
+
+def _number_text(value: Any) -> str | None:
+    """mysqlclient's own literal for an int, a finite Decimal or float, or None; else None."""
+    kind = type(value)
+    if kind is int:
+        return str(value)  # MySQLdb.converters.Thing2Str
+    if kind is Decimal:
+        return format(value, "f") if value.is_finite() else None  # Decimal2Literal
+    if value is None:
+        return "NULL"  # None2NULL
+    if kind is float and math.isfinite(value):
+        text = repr(value)  # Float2Str: an exponent makes MySQL read a double
+        return text if "e" in text else text + "e0"
+    return None
 
 
 def write_columns(objects: Sequence[models.Model], fields: Sequence[str]) -> int:

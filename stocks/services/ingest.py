@@ -342,10 +342,12 @@ def _check_bars(bars: Sequence[Bar]) -> _BarBatch:
     errors: list[RowError] = []
     rows: dict[tuple[str, date], tuple[int, Bar]] = {}
     named: list[tuple[int, str]] = []
+    canonical: dict[str, str] = {}  # a day of the market names each ticker once per day
     for index, bar in enumerate(bars):
-        ticker = _canonical(index, bar.ticker, errors)
+        ticker = canonical.get(bar.ticker) or _canonical(index, bar.ticker, errors)
         if ticker is None:
             continue
+        canonical[bar.ticker] = ticker
         named.append((index, ticker))
         check_bar(index, bar, errors, calendar=calendar, today=today)
         rows[(ticker, bar.date)] = (index, bar)
@@ -373,13 +375,14 @@ def ingest_bars(*, bars: Sequence[Bar], drop_invalid: bool = False) -> IngestRes
     if not rows:
         return IngestResult(rows=len(bars), rejected=batch.errors)
 
+    adapt_date = connection.ops.adapt_datefield_value
     upsert(
         PriceBar,
         columns=["stock", "date", *BAR_FIELDS],
         rows=[
             (
                 ids[ticker],
-                connection.ops.adapt_datefield_value(day),
+                adapt_date(day),
                 *(quantize(getattr(bar, f)) for f in BAR_FIELDS[:4]),
                 bar.volume,
             )

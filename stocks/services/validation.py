@@ -56,10 +56,10 @@ class RowChecker:
             self.fail(f"{name} must be a positive number")
             return False
         # What is stored is the value at four decimals: that must be positive and fit.
-        if value >= MAX_PRICE or quantize(value) >= MAX_PRICE:
+        if value >= MAX_PRICE or (stored := quantize(value)) >= MAX_PRICE:
             self.fail(f"{name} {value} is too large")
             return False
-        if quantize(value) <= 0:
+        if stored <= 0:
             self.fail(f"{name} {value} is zero at four decimals")
             return False
         return True
@@ -85,6 +85,8 @@ def quantize(value: Decimal | float | None) -> Decimal | None:
     """A price as the columns store it: four decimals."""
     if value is None:
         return None
+    if type(value) is Decimal:  # exact already: no round trip through its text (the hot path)
+        return value.quantize(TICK)
     return Decimal(str(value)).quantize(TICK)
 
 
