@@ -2,12 +2,17 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 from django.urls import get_resolver
+
+from .handler import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockscanner_django.settings")
 
-application = get_wsgi_application()
+# As django.core.wsgi.get_wsgi_application(), with the handler that remembers each path's
+# URL resolution (stockscanner_django/handler.py).
+django.setup(set_prefix=False)
+application = WSGIHandler()
 
 # The URLconf, and with it every view and all they import (DRF, the schema, numpy, the
 # screen engine: about 17 MB), imported now rather than on a worker's first request.
