@@ -135,10 +135,10 @@ def cached_response(
     entry = _local.get(key)
     result = HIT
     if entry is None:
-        entry = cache.get(key)
+        entry, lock = _lookup(key)
         if not isinstance(entry, CachedBody):
             result = MISS
-            entry = _compute_once(key, lambda: render(version), timeout)
+            entry = _compute_once(key, lambda: render(version), timeout, lock)
         _local.put(key, entry, timeout)
     _count(endpoint, result)
     return _respond(request, entry)
@@ -209,11 +209,62 @@ def forget_local() -> None:
     _local.clear()
 
 
-def _compute_once(key: str, render: Callable[[], Rendered], timeout: int) -> CachedBody:
-    lock = key + ":lock"
-    token = secrets.token_hex(8)
-    if not cache.add(lock, token, timeout=settings.RESPONSE_CACHE_LOCK_SECONDS):
-        entry = _wait_for(key, lock)
+@dataclass(frozen=True)
+class _Lock:
+    """A miss's single-flight lock: its token, and whether this request holds it."""
+
+    token: str
+    held: bool
+
+
+# The entry if it is stored, else this request's lock on computing it, in one step (and,
+# with Redis, one round trip instead of two). KEYS: entry, lock; ARGV: token, lock's
+# lifetime in ms. Answers {entry or "", 1 if the lock was taken else 0}.
+_LOOKUP_OR_LOCK = """
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  return {stored, 0}
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {'', 1}
+end
+return {'', 0}
+"""
+
+
+def _lookup(key: str) -> tuple[object, _Lock | None]:
+    """
+    The value stored under ``key`` (None: nothing) and, with Redis, when nothing is stored,
+    the lock on computing it, taken or not (None: not tried; ``_compute_once`` tries).
+    """
+    client = shared_redis.cache_client()
+    if client is not None:
+        token = secrets.token_hex(8)
+        lifetime = max(1, int(settings.RESPONSE_CACHE_LOCK_SECONDS * 1000))
+        try:
+            stored, taken = shared_redis.script(_LOOKUP_OR_LOCK)(
+                keys=[cache.make_key(key), cache.make_key(key + ":lock")],
+                args=[client.encode(token), lifetime],
+            )
+        except (RedisError, OSError) as exc:  # as the cache's own: what follows ignores it
+            cache_errors.warning("response cache lookup failed: %s", exc)
+        else:
+            if stored:
+                return client.decode(stored), None
+            return None, _Lock(token, held=bool(taken))
+    return cache.get(key), None
+
+
+def _compute_once(
+    key: str, render: Callable[[], Rendered], timeout: int, lock: _Lock | None = None
+) -> CachedBody:
+    lock_key = key + ":lock"
+    if lock is None:  # not tried by the lookup: take it now
+        token = secrets.token_hex(8)
+        held = cache.add(lock_key, token, timeout=settings.RESPONSE_CACHE_LOCK_SECONDS)
+        lock = _Lock(token, held)
+    if not lock.held:
+        entry = _wait_for(key, lock_key)
         if entry is not None:
             return entry
         # The holder failed, is too slow, or the cache is failing: render, as if uncached.
@@ -223,9 +274,9 @@ def _compute_once(key: str, render: Callable[[], Rendered], timeout: int) -> Cac
     try:
         entry = _entry(render())
     except BaseException:
-        _release(lock, token)
+        _release(lock_key, lock.token)
         raise
-    _store_and_release(key, entry, timeout, lock, token)
+    _store_and_release(key, entry, timeout, lock_key, lock.token)
     return entry
 
 

@@ -6,16 +6,20 @@ app, API router), a regular expression and a ``ResolverMatch`` at each level. Fo
 cached answer that walk was about a tenth of the request (30 of 265 µs in-process). A
 path's match depends only on the path and the URLconf, so the last few hundred paths'
 matches are kept, per URLconf: when the URLconf is reloaded (``clear_url_caches``),
-Django builds a new resolver and its paths are resolved afresh. A path that matches
+Django builds a new resolver and its paths are resolved afresh (the memo is keyed by the
+resolver). A path that matches
 nothing raises ``Resolver404`` as before and is not kept; a long path is never kept.
 
-The matches are shared by the requests of one path: nothing in Django, DRF or this
-project changes a ``ResolverMatch``, and a view gets a copy of its keyword arguments.
+The matches are shared by the requests of one path. Nothing in Django, DRF or this
+project changes a ``ResolverMatch``; its keyword arguments, which Django hands to each
+middleware's ``process_view`` as they are, are kept read-only, so a middleware that one day
+changed them would fail at once rather than change the next request's.
 """
 
 from __future__ import annotations
 
 import functools
+from types import MappingProxyType
 
 from django.core.handlers.wsgi import WSGIHandler as DjangoWSGIHandler
 from django.urls import ResolverMatch, URLResolver, get_resolver
@@ -29,7 +33,11 @@ REMEMBERED_PATH_CHARS = 200
 
 @functools.lru_cache(maxsize=REMEMBERED_PATHS)
 def _resolve(resolver: URLResolver, path: str) -> ResolverMatch:
-    return resolver.resolve(path)
+    match = resolver.resolve(path)
+    for name in ("kwargs", "captured_kwargs", "extra_kwargs"):
+        if isinstance(getattr(match, name), dict):
+            setattr(match, name, MappingProxyType(getattr(match, name)))
+    return match
 
 
 class WSGIHandler(DjangoWSGIHandler):

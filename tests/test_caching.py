@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.test import RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from stocks import caching, data_version
 from stocks.cache_namespaces import cache_key
@@ -403,23 +404,92 @@ def test_cached_response__a_miss_stores_and_releases_its_lock(any_cache):
     assert any_cache.get(current_key()).body == BIG
     assert any_cache.get(current_key() + ":lock") is None
     if caching.shared_redis.cache_client() is not None:
-        assert scripts == [caching._STORE_AND_RELEASE]  # the store and the release: one call
+        # The lookup and the lock: one call; the store and the release: one call.
+        assert scripts == [caching._LOOKUP_OR_LOCK, caching._STORE_AND_RELEASE]
         ttl = caching.shared_redis.client().pttl(any_cache.make_key(current_key()))
         assert 0 < ttl <= 30_000
 
 
-def test_cached_response__a_lock_no_longer_ours_is_left(any_cache, monkeypatch):
+def test_cached_response__a_miss_holds_the_lock_while_it_renders(any_cache, settings):
+    """The lock is taken before the render, with its lifetime, and holds our token."""
+    settings.RESPONSE_CACHE_LOCK_SECONDS = 7
+    seen = []
+
+    def look():
+        seen.append(any_cache.get(current_key() + ":lock"))
+        if caching.shared_redis.cache_client() is not None:
+            seen.append(caching.shared_redis.client().pttl(any_cache.make_key(current_key())))
+            seen.append(
+                caching.shared_redis.client().pttl(any_cache.make_key(current_key() + ":lock"))
+            )
+
+    assert respond(Render(before=look)).content == BIG
+    assert isinstance(seen[0], str) and len(seen[0]) == 16  # a token, not another's
+    if len(seen) > 1:
+        entry_ttl, lock_ttl = seen[1:]
+        assert entry_ttl == -2  # nothing stored yet
+        assert 0 < lock_ttl <= 7_000
+    assert any_cache.get(current_key() + ":lock") is None
+
+
+def test_cached_response__a_stored_entry_costs_one_lookup_and_takes_no_lock(any_cache, settings):
+    """Another process's entry (none of this process's own): read, no lock, no render."""
+    respond(Render())
+    caching.forget_local()
+    recording = Recording(any_cache)
+    scripts = []
+    real_script = caching.shared_redis.script
+    with (
+        patch.object(caching, "cache", recording),
+        patch.object(caching.shared_redis, "script", lambda s: scripts.append(s) or real_script(s)),
+    ):
+        render = Render()
+        assert respond(render).content == BIG
+    assert render.calls == 0
+    assert any_cache.get(current_key() + ":lock") is None
+    calls = [name for name, _args, _kwargs in recording.calls if name in ("get", "add", "set")]
+    if caching.shared_redis.cache_client() is not None:
+        assert (scripts, calls) == ([caching._LOOKUP_OR_LOCK], [])
+    else:
+        assert (scripts, calls) == ([], ["get"])
+
+
+@pytest.mark.services
+def test_cached_response__a_failed_lookup_falls_back_to_the_cache_calls(
+    redis_url, settings, monkeypatch, caplog
+):
+    """The one-step lookup failing (a Redis error) is logged; the cache's own calls follow."""
+    settings.CACHES = redis_cache_settings(redis_url)
+    any_cache = cache
+    real_script = caching.shared_redis.script
+
+    def failing(source):
+        if source != caching._LOOKUP_OR_LOCK:
+            return real_script(source)
+
+        def run(**kwargs):
+            raise RedisConnectionError("lost")
+
+        return run
+
+    monkeypatch.setattr(caching.shared_redis, "script", failing)
+    render = Render()
+    with caplog.at_level("WARNING", logger="stocks.cache_errors"):
+        assert respond(render).content == BIG
+    assert render.calls == 1
+    assert any_cache.get(current_key()).body == BIG  # stored, and the lock released
+    assert any_cache.get(current_key() + ":lock") is None
+    assert "response cache lookup failed: lost" in caplog.text
+    cache.delete_pattern("*")  # only this test's prefix
+
+
+def test_cached_response__a_lock_no_longer_ours_is_left(any_cache):
     """Our lock expired and another request took it: storing ours does not release theirs."""
-    real_add = any_cache.add
 
-    def add_then_lose_it(key, value, timeout=None):
-        taken = real_add(key, value, timeout=timeout)
-        if key.endswith(":lock"):
-            any_cache.set(key, "another request", 60)  # ours expired; another took it
-        return taken
+    def lose_it():
+        any_cache.set(current_key() + ":lock", "another request", 60)  # ours expired
 
-    monkeypatch.setattr(caching.cache, "add", add_then_lose_it)
-    assert respond(Render()).content == BIG
+    assert respond(Render(before=lose_it)).content == BIG
     assert any_cache.get(current_key()).body == BIG
     assert any_cache.get(current_key() + ":lock") == "another request"
 

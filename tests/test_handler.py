@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
-from django.urls import Resolver404, URLResolver, clear_url_caches, get_resolver
+from django.urls import Resolver404, URLResolver, clear_url_caches, get_resolver, set_urlconf
 
 from stockscanner_django import handler
 from stockscanner_django.handler import REMEMBERED_PATH_CHARS, WSGIHandler
@@ -25,6 +25,7 @@ def resolutions(monkeypatch):
     monkeypatch.setattr(URLResolver, "resolve", counting)
     yield walked
     handler._resolve.cache_clear()
+    set_urlconf(None)  # a request's own URLconf (request.urlconf) is left set for the thread
 
 
 def resolve(path: str, **attributes):
@@ -43,6 +44,19 @@ def test_resolve_request__a_path_is_resolved_once(resolutions):
     assert second_request.resolver_match is first_request.resolver_match is first
     assert first.url_name == "stock-detail"
     assert first.kwargs == {"ticker": "AAPL"}
+
+
+@pytest.mark.django_db
+def test_resolve_request__a_shared_match_cannot_be_changed(resolutions):
+    """Django hands a match's kwargs to each middleware's process_view: read-only here."""
+    _, match = resolve("/api/stocks/AAPL/")
+    with pytest.raises(TypeError):
+        match.kwargs["ticker"] = "EVIL"
+    _, again = resolve("/api/stocks/AAPL/")
+    assert again.kwargs == {"ticker": "AAPL"}
+    func, args, kwargs = again  # as Django's handler unpacks it
+    # The view gets them as ever (no such stock here: the API's 404).
+    assert func(RequestFactory().get("/api/stocks/AAPL/"), *args, **kwargs).status_code == 404
 
 
 def test_resolve_request__each_path_its_own_match(resolutions):
@@ -65,6 +79,13 @@ def test_resolve_request__no_match_is_not_kept(resolutions):
             resolve("/nothing/here/")
     assert resolutions == ["/nothing/here/", "/nothing/here/"]
     assert handler._resolve.cache_info().currsize == 0
+
+
+def test_resolve_request__paths_up_to_the_limit_are_kept(resolutions):
+    path = "/api/stocks/" + "A" * (REMEMBERED_PATH_CHARS - len("/api/stocks//")) + "/"
+    assert len(path) == REMEMBERED_PATH_CHARS
+    assert resolve(path)[1] is resolve(path)[1]
+    assert len(resolutions) == 1
 
 
 def test_resolve_request__long_paths_are_resolved_each_time(resolutions):

@@ -342,7 +342,9 @@ def _check_bars(bars: Sequence[Bar]) -> _BarBatch:
     errors: list[RowError] = []
     rows: dict[tuple[str, date], tuple[int, Bar]] = {}
     named: list[tuple[int, str]] = []
-    canonical: dict[str, str] = {}  # a day of the market names each ticker once per day
+    # Each ticker's canonical form, read once: bars of many days repeat each ticker (an
+    # invalid one is not kept, so each of its rows is reported).
+    canonical: dict[str, str] = {}
     for index, bar in enumerate(bars):
         ticker = canonical.get(bar.ticker) or _canonical(index, bar.ticker, errors)
         if ticker is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -336,6 +337,20 @@ def test_ingest_bars__lists_every_bad_row(acme):
     assert [e.index for e in caught.value.errors] == [1, 3, 4]
     assert "3 invalid row(s)" in str(caught.value)
     assert "unknown ticker" in caught.value.errors[1].message
+
+
+def test_ingest_bars__a_ticker_repeated_is_judged_on_each_row(acme):
+    """Tickers are read once per batch: a bad one is still reported on every row it is on."""
+    good = series_bars()
+    bars = [_bad("invalid_ticker"), good[0], _bad("invalid_ticker"), good[1]]
+    bars[3] = dataclasses.replace(bars[3], ticker=" acme ")  # another spelling, valid
+
+    errors = validate_bars(bars=bars)
+    assert [e.index for e in errors] == [0, 2]
+    assert all("NOT A TICKER" in e.message for e in errors)
+
+    ingest_bars(bars=[good[0], bars[3]])
+    assert PriceBar.objects.filter(stock__ticker="ACME").count() == 2
 
 
 def test_ingest_bars__rejection_keeps_existing_bars(acme):
