@@ -202,6 +202,29 @@ class Snapshot:
                     self.order(fld.name, False)
         self.words()
 
+    def inherit_from(self, previous: Snapshot | None) -> bool:
+        """
+        Take over what depends only on the stocks and their names (the name order, which
+        the database decides, and the search word index) from ``previous``, built from the
+        same stocks under the same names: after a refresh of quotes or bars, the common
+        case, neither is read or built again. Whether they were the same.
+        """
+        if (
+            previous is None
+            or previous.vendor != self.vendor
+            or previous.size != self.size
+            or not np.array_equal(previous.ids, self.ids)
+            or previous.tickers != self.tickers
+            or previous.names != self.names
+        ):
+            return False
+        with _NAME_ORDER_LOCK:  # previous may be ordering by name right now
+            if "name" in previous.ascending:
+                self.ascending["name"] = previous.ascending["name"]  # never changed in place
+            if previous._words is not None:
+                self._words = previous._words  # read-only once built
+        return True
+
     def row_of(self, ticker: str) -> int | None:
         """The row of ``ticker`` (rows are in ticker order), or None."""
         row = bisect_left(self.tickers, ticker)

@@ -151,6 +151,7 @@ def _build_and_share(version: int) -> engine.Snapshot | None:
             cache.delete(lock)
         logger.info("screen snapshot of data version %s discarded: the data changed", version)
         return None
+    snapshot.inherit_from(_held)  # the same stocks and names: their name order and words
     if settings.SCREEN_SNAPSHOT_SHARED:
         snapshot.prepare()  # the orderings and the word index, once for every process
         blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)

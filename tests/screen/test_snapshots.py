@@ -223,3 +223,63 @@ def test_snapshot__giving_memory_back_is_a_no_op_without_glibc(monkeypatch):
         assert snapshots._malloc_trim() is None
     finally:
         snapshots._malloc_trim.cache_clear()
+
+
+def _next_snapshot() -> engine.Snapshot:
+    """The snapshot of the next data version, as a refresh's publish builds it."""
+    data_version.bump()
+    return snapshots.current(data_version.current(fresh=True))
+
+
+def test_snapshot__same_stocks_and_names_inherit_name_order_and_words(api, uncached, settings):
+    """A refresh of prices: the name order and the search words are not read or built again."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA", name="Zeta Corp", price=Decimal("10"))
+    StockFactory(ticker="BBB", name="Alpha Inc", price=Decimal("20"))
+    first = _next_snapshot()
+    first.prepare()
+    StockFactory._meta.model.objects.filter(ticker="AAA").update(price=Decimal("11"))
+
+    second = _next_snapshot()
+
+    assert second is not first
+    assert second.ascending["name"] is first.ascending["name"]
+    assert second.words() is first.words()
+    response = api.get(URL, {"ordering": "name"})
+    assert screened_by(response) == "numpy"
+    assert [(r["ticker"], r["price"]) for r in response.json()["results"]] == [
+        ("BBB", 20.0),
+        ("AAA", 11.0),
+    ]
+
+
+@pytest.mark.parametrize("change", ["rename", "new stock", "deactivated"])
+def test_snapshot__changed_stocks_or_names_are_read_again(api, uncached, settings, change):
+    """A listing change: the name order and the search words follow it."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA", name="Zeta Corp")
+    StockFactory(ticker="BBB", name="Alpha Inc")
+    first = _next_snapshot()
+    first.prepare()
+    stocks = StockFactory._meta.model.objects
+    if change == "rename":
+        stocks.filter(ticker="BBB").update(name="Zulu Inc")
+    elif change == "new stock":
+        StockFactory(ticker="CCC", name="Beta Ltd")
+    else:
+        stocks.filter(ticker="AAA").update(is_active=False)
+
+    second = _next_snapshot()
+
+    assert second.ascending.get("name") is not first.ascending["name"]
+    assert second.words() is not first.words()
+    expected = {
+        "rename": ["AAA", "BBB"],  # Zeta Corp, Zulu Inc
+        "new stock": ["BBB", "CCC", "AAA"],  # Alpha Inc, Beta Ltd, Zeta Corp
+        "deactivated": ["BBB"],
+    }[change]
+    response = api.get(URL, {"ordering": "name"})
+    assert screened_by(response) == "numpy"
+    assert [r["ticker"] for r in response.json()["results"]] == expected
+    found = api.get("/api/stocks/search/", {"q": "zulu" if change == "rename" else "alpha"})
+    assert [r["ticker"] for r in found.json()["results"]] == ["BBB"]
