@@ -15,7 +15,6 @@ Conventions shared by every function:
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 
 __all__ = [
@@ -158,7 +157,12 @@ def volatility(
     if any(close <= 0 for close in recent):
         return None
     returns = [math.log(recent[i] / recent[i - 1]) for i in range(1, len(recent))]
-    return statistics.stdev(returns) * math.sqrt(periods_per_year)
+    # The sample standard deviation in floats, two passes with exact sums: statistics.stdev
+    # computes in exact fractions, the most of a whole-market indicator refresh for digits
+    # that rounding the result to four places drops.
+    mean = math.fsum(returns) / len(returns)
+    variance = math.fsum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
+    return math.sqrt(variance) * math.sqrt(periods_per_year)
 
 
 def week52_range(

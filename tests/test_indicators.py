@@ -253,6 +253,25 @@ def test_volatility__uses_only_last_window_returns():
     )
 
 
+def test_volatility__agrees_with_the_exact_sample_deviation():
+    """The float computation matches statistics.stdev's exact one to 1e-12 (stored: 4 places)."""
+    import itertools
+    import random
+    import statistics
+
+    rng = random.Random(20261207)
+    for _ in range(500):
+        closes = [rng.uniform(0.01, 5000.0)]
+        for _ in range(rng.randint(3, 60)):
+            closes.append(max(0.0001, closes[-1] * rng.uniform(0.5, 1.6)))
+        window = rng.randint(2, len(closes) - 1)
+        recent = closes[-(window + 1) :]
+        returns = [math.log(b / a) for a, b in itertools.pairwise(recent)]
+        assert volatility(closes, window=window) == pytest.approx(
+            statistics.stdev(returns) * math.sqrt(252), rel=1e-12, abs=1e-15
+        )
+
+
 def test_volatility__constant_series_is_zero():
     """A flat series has zero volatility."""
     assert volatility([50.0] * 31, window=30) == pytest.approx(0.0)
