@@ -18,7 +18,7 @@ from decimal import Decimal
 from operator import itemgetter
 
 from django.db import connection, connections, transaction
-from django.db.models import Max, Q
+from django.db.models import FloatField, Func, Max, Q
 from django.utils import timezone
 
 from .. import data_version, indicators
@@ -453,6 +453,23 @@ def recompute_stock_indicators(*, stock_ids: Sequence[int]) -> int:
     return updated
 
 
+class _Double(Func):
+    """
+    A decimal column read as a double by the database itself, so the driver builds no
+    Decimal per price. Both conversions are correctly rounded: the same float as
+    ``float(Decimal)``. MySQL has no CAST to double before 8.0.17 (Django's cast to a
+    FloatField adds 0.0 there, which stays a decimal): a product with the double 1e0 is one.
+    """
+
+    template = "CAST(%(expressions)s AS DOUBLE PRECISION)"
+    output_field = FloatField()
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s * 1e0)", **extra_context
+        )
+
+
 def _driver_rows(query) -> list[tuple]:
     """
     The rows of a values_list ``query`` as the driver reads them: the indicators compute in
@@ -489,7 +506,8 @@ def refresh_indicators(*, stock_ids: Sequence[int]) -> int:
         bars = (
             PriceBar.objects.filter(window)
             .order_by("stock_id", "date")
-            .values_list("stock_id", "high", "low", "close", "volume")
+            .annotate(**{f"_{name}": _Double(name) for name in ("high", "low", "close")})
+            .values_list("stock_id", "_high", "_low", "_close", "volume")
         )
         for stock_id, rows in itertools.groupby(_driver_rows(bars), key=itemgetter(0)):
             _, *columns = zip(*rows, strict=True)
