@@ -473,8 +473,8 @@ class _Double(Func):
 def _driver_rows(query) -> list[tuple]:
     """
     The rows of a values_list ``query`` as the driver reads them: the indicators compute in
-    floats, so Django's per-value conversions (SQLite's quantized Decimal per price) would
-    be work thrown away; at a year of bars per stock they were most of the read.
+    floats, so Django's per-value conversions (on SQLite a quantized Decimal per price)
+    would be work thrown away.
     """
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
