@@ -254,7 +254,10 @@ def test_volatility__uses_only_last_window_returns():
 
 
 def test_volatility__agrees_with_the_exact_sample_deviation():
-    """The float computation matches statistics.stdev's exact one to 1e-12 (stored: 4 places)."""
+    """
+    The float computation matches statistics.stdev's exact one: to 1e-12 relative, or 1e-15
+    absolute for a deviation near zero (stored: 4 places).
+    """
     import itertools
     import random
     import statistics

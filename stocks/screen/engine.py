@@ -64,6 +64,9 @@ _COLLATING_VENDORS = frozenset({"mysql"})
 
 
 _NAME_ORDER_LOCK = threading.Lock()
+# How long a name order read from the database is taken over by the next snapshots of the
+# same stocks and names (Snapshot.inherit_from) before it is read again.
+NAME_ORDER_REUSE_SECONDS = 3600
 _CHUNK_ROWS = 20_000
 # Row numbers in the orderings: int32 holds two billion stocks in half the memory.
 _ROW = np.int32
@@ -97,6 +100,7 @@ class Snapshot:
     present: dict[str, int]
     built_in: float = 0.0  # seconds the build took
     built_at: float = 0.0  # when it was built, Unix time
+    name_order_read_at: float = 0.0  # when the name order was read from the database
     _words: Any = None
     _collated: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
 
@@ -204,10 +208,12 @@ class Snapshot:
 
     def inherit_from(self, previous: Snapshot | None) -> bool:
         """
-        Take over what depends only on the stocks and their names (the name order, which
-        the database decides, and the search word index) from ``previous``, built from the
-        same stocks under the same names: after a refresh of quotes or bars, the common
-        case, neither is read or built again. Whether they were the same.
+        Take over what depends only on the stocks and their names from ``previous``, built
+        from the same stocks under the same names: after a refresh of quotes or bars, the
+        common case, neither is read or built again. The search word index always; the
+        name order, which the database's collation decides, only within
+        ``NAME_ORDER_REUSE_SECONDS`` of its reading (a collation changed under a running
+        process is followed within that time). Whether the stocks were the same.
         """
         if (
             previous is None
@@ -219,8 +225,10 @@ class Snapshot:
         ):
             return False
         with _NAME_ORDER_LOCK:  # previous may be ordering by name right now
-            if "name" in previous.ascending:
-                self.ascending["name"] = previous.ascending["name"]  # never changed in place
+            fresh = time.time() - previous.name_order_read_at < NAME_ORDER_REUSE_SECONDS
+            if "name" in previous.ascending and fresh:
+                self.ascending["name"] = previous.ascending["name"]  # read-only
+                self.name_order_read_at = previous.name_order_read_at
             if previous._words is not None:
                 self._words = previous._words  # read-only once built
         return True
@@ -258,7 +266,10 @@ class Snapshot:
                     order.append(row)
             if len(order) != self.size:
                 raise Unsupported("the stocks changed since the snapshot was built")
-            self.ascending["name"] = np.array(order, dtype=_ROW)
+            ordered = np.array(order, dtype=_ROW)
+            ordered.flags.writeable = False  # shared with the next snapshots (inherit_from)
+            self.ascending["name"] = ordered
+            self.name_order_read_at = time.time()
 
     def words(self):
         """The name-word index for search (``lookup.WordIndex``), built on first use."""

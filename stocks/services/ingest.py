@@ -456,9 +456,10 @@ def recompute_stock_indicators(*, stock_ids: Sequence[int]) -> int:
 class _Double(Func):
     """
     A decimal column read as a double by the database itself, so the driver builds no
-    Decimal per price. Both conversions are correctly rounded: the same float as
-    ``float(Decimal)``. MySQL has no CAST to double before 8.0.17 (Django's cast to a
-    FloatField adds 0.0 there, which stays a decimal): a product with the double 1e0 is one.
+    Decimal per price: the nearest double, as ``float(Decimal)`` (SQLite stores the double
+    already; its text-to-double reading may differ in the last bit, which the indicators'
+    four places do not show). MySQL has no CAST to double before 8.0.17 (Django's cast to
+    a FloatField adds 0.0 there, which stays a decimal): a product with the double 1e0 is.
     """
 
     template = "CAST(%(expressions)s AS DOUBLE PRECISION)"
@@ -476,7 +477,7 @@ def _driver_rows(query) -> list[tuple]:
     floats, so Django's per-value conversions (on SQLite a quantized Decimal per price)
     would be work thrown away.
     """
-    sql, params = query.query.sql_with_params()
+    sql, params = query.query.get_compiler(using=query.db).as_sql()  # in its database's SQL
     with connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -253,7 +253,26 @@ def test_snapshot__same_stocks_and_names_inherit_name_order_and_words(api, uncac
     ]
 
 
-@pytest.mark.parametrize("change", ["rename", "new stock", "deactivated"])
+def test_snapshot__a_name_order_is_read_again_once_old(api, uncached, settings, monkeypatch):
+    """The collation decides the name order: past NAME_ORDER_REUSE_SECONDS it is read anew."""
+    settings.SCREEN_SNAPSHOT_SHARED = True
+    StockFactory(ticker="AAA", name="Zeta Corp")
+    StockFactory(ticker="BBB", name="Alpha Inc")
+    first = _next_snapshot()
+    first.prepare()
+    assert not first.ascending["name"].flags.writeable  # shared: never changed in place
+    monkeypatch.setattr(engine, "NAME_ORDER_REUSE_SECONDS", 0)
+
+    second = _next_snapshot()
+
+    assert second.words() is first.words()  # the words are this code's, not the database's
+    assert second.ascending.get("name") is not first.ascending["name"]
+    response = api.get(URL, {"ordering": "name"})
+    assert [r["ticker"] for r in response.json()["results"]] == ["BBB", "AAA"]
+    assert second.name_order_read_at > first.name_order_read_at
+
+
+@pytest.mark.parametrize("change", ["rename", "new stock", "deactivated", "re-created"])
 def test_snapshot__changed_stocks_or_names_are_read_again(api, uncached, settings, change):
     """A listing change: the name order and the search words follow it."""
     settings.SCREEN_SNAPSHOT_SHARED = True
@@ -266,17 +285,21 @@ def test_snapshot__changed_stocks_or_names_are_read_again(api, uncached, setting
         stocks.filter(ticker="BBB").update(name="Zulu Inc")
     elif change == "new stock":
         StockFactory(ticker="CCC", name="Beta Ltd")
-    else:
+    elif change == "deactivated":
         stocks.filter(ticker="AAA").update(is_active=False)
+    else:  # the same ticker and name under a new id
+        stocks.filter(ticker="AAA").delete()
+        StockFactory(ticker="AAA", name="Zeta Corp")
 
     second = _next_snapshot()
 
     assert second.ascending.get("name") is not first.ascending["name"]
     assert second.words() is not first.words()
-    expected = {
+    expected = {  # by name (Alpha Inc, Beta Ltd, Zeta Corp, Zulu Inc)
         "rename": ["AAA", "BBB"],  # Zeta Corp, Zulu Inc
         "new stock": ["BBB", "CCC", "AAA"],  # Alpha Inc, Beta Ltd, Zeta Corp
         "deactivated": ["BBB"],
+        "re-created": ["BBB", "AAA"],
     }[change]
     response = api.get(URL, {"ordering": "name"})
     assert screened_by(response) == "numpy"

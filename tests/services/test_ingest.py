@@ -15,6 +15,7 @@ from stocks.nyse import nyse_holidays
 from stocks.providers.base import Bar, Listing, Quote
 from stocks.services.ingest import (
     IngestRejected,
+    compute_indicators,
     ingest_bars,
     ingest_quotes,
     quantize,
@@ -218,6 +219,35 @@ def test_ingest_bars__recomputes_indicators(acme):
     assert acme.week52_low == Decimal(min(CLOSES)) - Decimal("1.75")
     assert acme.avg_volume_30d == round(sum(1000 + 10 * n for n in range(30, 60)) / 30)
     assert acme.volatility_30d == pytest.approx(round(indicators.volatility(closes, 30), 4))
+
+
+def test_ingest_bars__indicators_of_decimal_prices_as_computed_from_them(acme):
+    """Prices no double holds exactly, read back as doubles: the indicators of the decimals."""
+    closes = [
+        Decimal("123.4567") + Decimal("0.1") * (n % 7) - Decimal("0.0003") * n for n in range(60)
+    ]
+    bars = [
+        Bar(
+            "ACME",
+            day,
+            close - Decimal("0.1"),
+            close + Decimal("0.3333"),
+            close - Decimal("0.7777"),
+            close,
+            1_000 + n,
+        )
+        for n, (day, close) in enumerate(zip(DAYS[-60:], closes, strict=True))
+    ]
+    ingest_bars(bars=bars)
+
+    expected = compute_indicators(
+        [float(b.close) for b in bars],
+        [float(b.high) for b in bars],
+        [float(b.low) for b in bars],
+        [float(b.volume) for b in bars],
+    )
+    stored = Stock.objects.values(*expected).get(ticker="ACME")
+    assert stored == expected
 
 
 def test_ingest_bars__rsi_hand_checked(acme):
