@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from datetime import time as clock_time
 from decimal import Decimal
@@ -211,10 +211,14 @@ def forget_local() -> None:
 
 @dataclass(frozen=True)
 class _Lock:
-    """A miss's single-flight lock: its token, and whether this request holds it."""
+    """
+    A miss's single-flight lock (``<key>:lock``): the token that marks it as this
+    request's, and whether this request holds it (None: not tried yet).
+    """
 
+    key: str
     token: str
-    held: bool
+    held: bool | None = None
 
 
 # The entry if it is stored, else this request's lock on computing it, in one step (and,
@@ -232,39 +236,37 @@ return {'', 0}
 """
 
 
-def _lookup(key: str) -> tuple[object, _Lock | None]:
+def _lookup(key: str) -> tuple[object, _Lock]:
     """
-    The value stored under ``key`` (None: nothing) and, with Redis, when nothing is stored,
-    the lock on computing it, taken or not (None: not tried; ``_compute_once`` tries).
+    The value stored under ``key`` (None: nothing) and the lock on computing it: with
+    Redis, when nothing is stored, taken or not in the same step; else not tried yet.
     """
+    lock = _Lock(key + ":lock", secrets.token_hex(8))
     client = shared_redis.cache_client()
     if client is not None:
-        token = secrets.token_hex(8)
         lifetime = max(1, int(settings.RESPONSE_CACHE_LOCK_SECONDS * 1000))
         try:
             stored, taken = shared_redis.script(_LOOKUP_OR_LOCK)(
-                keys=[cache.make_key(key), cache.make_key(key + ":lock")],
-                args=[client.encode(token), lifetime],
+                keys=[cache.make_key(key), cache.make_key(lock.key)],
+                args=[client.encode(lock.token), lifetime],
             )
         except (RedisError, OSError) as exc:  # as the cache's own: what follows ignores it
             cache_errors.warning("response cache lookup failed: %s", exc)
         else:
             if stored:
-                return client.decode(stored), None
-            return None, _Lock(token, held=bool(taken))
-    return cache.get(key), None
+                return client.decode(stored), lock
+            return None, replace(lock, held=bool(taken))
+    return cache.get(key), lock
 
 
 def _compute_once(
-    key: str, render: Callable[[], Rendered], timeout: int, lock: _Lock | None = None
+    key: str, render: Callable[[], Rendered], timeout: int, lock: _Lock
 ) -> CachedBody:
-    lock_key = key + ":lock"
-    if lock is None:  # not tried by the lookup: take it now
-        token = secrets.token_hex(8)
-        held = cache.add(lock_key, token, timeout=settings.RESPONSE_CACHE_LOCK_SECONDS)
-        lock = _Lock(token, held)
+    if lock.held is None:  # not tried by the lookup: take it now
+        held = cache.add(lock.key, lock.token, timeout=settings.RESPONSE_CACHE_LOCK_SECONDS)
+        lock = replace(lock, held=held)
     if not lock.held:
-        entry = _wait_for(key, lock_key)
+        entry = _wait_for(key, lock.key)
         if entry is not None:
             return entry
         # The holder failed, is too slow, or the cache is failing: render, as if uncached.
@@ -274,9 +276,9 @@ def _compute_once(
     try:
         entry = _entry(render())
     except BaseException:
-        _release(lock_key, lock.token)
+        _release(lock.key, lock.token)
         raise
-    _store_and_release(key, entry, timeout, lock_key, lock.token)
+    _store_and_release(key, entry, timeout, lock.key, lock.token)
     return entry
 
 

@@ -5,10 +5,10 @@ Django resolves every request's path afresh: a walk down the nested URLconfs (pr
 app, API router), a regular expression and a ``ResolverMatch`` at each level. For a
 cached answer that walk was about a tenth of the request (30 of 265 µs in-process). A
 path's match depends only on the path and the URLconf, so the last few hundred paths'
-matches are kept, per URLconf: when the URLconf is reloaded (``clear_url_caches``),
-Django builds a new resolver and its paths are resolved afresh (the memo is keyed by the
-resolver). A path that matches
-nothing raises ``Resolver404`` as before and is not kept; a long path is never kept.
+matches are kept, keyed by the URLconf's resolver: when the URLconf is reloaded
+(``clear_url_caches``), Django builds a new resolver and its paths are resolved afresh. A
+path that matches nothing raises ``Resolver404`` as before and is not kept; a long path is
+never kept.
 
 The matches are shared by the requests of one path. Nothing in Django, DRF or this
 project changes a ``ResolverMatch``; its keyword arguments, which Django hands to each

@@ -206,14 +206,14 @@ class Snapshot:
                     self.order(fld.name, False)
         self.words()
 
-    def inherit_from(self, previous: Snapshot | None) -> bool:
+    def inherit_from(self, previous: Snapshot | None) -> None:
         """
         Take over what depends only on the stocks and their names from ``previous``, built
         from the same stocks under the same names: after a refresh of quotes or bars, the
         common case, neither is read or built again. The search word index always; the
         name order, which the database's collation decides, only within
         ``NAME_ORDER_REUSE_SECONDS`` of its reading (a collation changed under a running
-        process is followed within that time). Whether the stocks were the same.
+        process is followed within that time).
         """
         if (
             previous is None
@@ -223,7 +223,7 @@ class Snapshot:
             or previous.tickers != self.tickers
             or previous.names != self.names
         ):
-            return False
+            return
         with _NAME_ORDER_LOCK:  # previous may be ordering by name right now
             fresh = time.time() - previous.name_order_read_at < NAME_ORDER_REUSE_SECONDS
             if "name" in previous.ascending and fresh:
@@ -231,7 +231,6 @@ class Snapshot:
                 self.name_order_read_at = previous.name_order_read_at
             if previous._words is not None:
                 self._words = previous._words  # read-only once built
-        return True
 
     def row_of(self, ticker: str) -> int | None:
         """The row of ``ticker`` (rows are in ticker order), or None."""

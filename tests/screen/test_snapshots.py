@@ -231,13 +231,19 @@ def _next_snapshot() -> engine.Snapshot:
     return snapshots.current(data_version.current(fresh=True))
 
 
-def test_snapshot__same_stocks_and_names_inherit_name_order_and_words(api, uncached, settings):
-    """A refresh of prices: the name order and the search words are not read or built again."""
+@pytest.fixture
+def first(settings) -> engine.Snapshot:
+    """Two stocks whose ticker and name orders differ, and their prepared snapshot."""
     settings.SCREEN_SNAPSHOT_SHARED = True
     StockFactory(ticker="AAA", name="Zeta Corp", price=Decimal("10"))
     StockFactory(ticker="BBB", name="Alpha Inc", price=Decimal("20"))
-    first = _next_snapshot()
-    first.prepare()
+    snapshot = _next_snapshot()
+    snapshot.prepare()  # the name order read, the words built
+    return snapshot
+
+
+def test_snapshot__same_stocks_and_names_inherit_name_order_and_words(api, uncached, first):
+    """A refresh of prices: the name order and the search words are not read or built again."""
     StockFactory._meta.model.objects.filter(ticker="AAA").update(price=Decimal("11"))
 
     second = _next_snapshot()
@@ -253,13 +259,8 @@ def test_snapshot__same_stocks_and_names_inherit_name_order_and_words(api, uncac
     ]
 
 
-def test_snapshot__a_name_order_is_read_again_once_old(api, uncached, settings, monkeypatch):
+def test_snapshot__a_name_order_is_read_again_once_old(api, uncached, first, monkeypatch):
     """The collation decides the name order: past NAME_ORDER_REUSE_SECONDS it is read anew."""
-    settings.SCREEN_SNAPSHOT_SHARED = True
-    StockFactory(ticker="AAA", name="Zeta Corp")
-    StockFactory(ticker="BBB", name="Alpha Inc")
-    first = _next_snapshot()
-    first.prepare()
     assert not first.ascending["name"].flags.writeable  # shared: never changed in place
     monkeypatch.setattr(engine, "NAME_ORDER_REUSE_SECONDS", 0)
 
@@ -273,13 +274,8 @@ def test_snapshot__a_name_order_is_read_again_once_old(api, uncached, settings, 
 
 
 @pytest.mark.parametrize("change", ["rename", "new stock", "deactivated", "re-created"])
-def test_snapshot__changed_stocks_or_names_are_read_again(api, uncached, settings, change):
+def test_snapshot__changed_stocks_or_names_are_read_again(api, uncached, first, change):
     """A listing change: the name order and the search words follow it."""
-    settings.SCREEN_SNAPSHOT_SHARED = True
-    StockFactory(ticker="AAA", name="Zeta Corp")
-    StockFactory(ticker="BBB", name="Alpha Inc")
-    first = _next_snapshot()
-    first.prepare()
     stocks = StockFactory._meta.model.objects
     if change == "rename":
         stocks.filter(ticker="BBB").update(name="Zulu Inc")
